@@ -1,0 +1,43 @@
+"""Run notebooks top to bottom in place, keeping their outputs (what the docs site shows), then clean them.
+
+    .venv/bin/python tools/execute_nbs.py nbs/01_shapes.ipynb [more.ipynb ...] [--flags slow]
+
+Cells flagged with a `tst_flags` flag (`#| slow`, `#| cuda`) are skipped, as `nbdev_test` skips them, unless the
+flag is passed with `--flags`; their previous outputs are kept.
+"""
+import argparse, os, re, sys, time
+from pathlib import Path
+from execnb.nbio import read_nb, write_nb
+from execnb.shell import CaptureShell
+
+def _flags(cell):
+    return set(re.findall(r'^#\|\s*(slow|cuda)\s*$', cell.source, flags=re.M))
+
+def execute(path: Path, flags=()):
+    nb = read_nb(path)
+    cwd = os.getcwd()
+    os.chdir(path.parent)
+    try:
+        shell = CaptureShell(path)
+        shell.run('%matplotlib inline')
+        for cell in nb.cells:
+            if cell.cell_type != 'code' or (_flags(cell) - set(flags)): continue
+            shell.cell(cell)
+            errs = [o for o in cell.get('outputs', []) if o.get('output_type') == 'error']
+            if errs: raise RuntimeError(f"{path}: cell failed:\n{cell.source}\n\n" + '\n'.join(errs[0].get('traceback', [])))
+    finally: os.chdir(cwd)
+    write_nb(nb, path)
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('paths', nargs='+', type=Path)
+    p.add_argument('--flags', nargs='*', default=[], help='run cells with these flags too (slow, cuda)')
+    a = p.parse_args()
+    for path in a.paths:
+        t = time.time()
+        execute(path.resolve(), a.flags)
+        print(f"{path}: {time.time() - t:.1f}s")
+    from nbdev.clean import nbdev_clean
+    for path in a.paths: nbdev_clean(str(path))
+
+if __name__ == '__main__': main()
