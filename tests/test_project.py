@@ -1,0 +1,60 @@
+"Project-level checks that do not fit in a notebook: packaging, docs configuration, README sync, console scripts."
+import configparser, os, subprocess, sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def settings():
+    p = configparser.ConfigParser(delimiters=['='])
+    p.read(ROOT/'settings.ini')
+    return p['DEFAULT']
+
+
+def test_settings_pin_nbdev2_and_declare_test_flags():
+    s = settings()
+    test_flags = s['tst_flags'].split()
+    assert 'slow' in test_flags and 'cuda' in test_flags
+    dev = s['dev_requirements'].split()
+    assert 'nbdev>=2.3,<3' in dev and any(r.startswith('execnb') and r.endswith('<0.2') for r in dev)
+    assert any(r.startswith('fastcore') and r.endswith('<2') for r in s['requirements'].split())
+
+
+def test_quarto_config_is_the_root_file():
+    link = ROOT/'nbs'/'_quarto.yml'
+    assert link.is_symlink() and link.resolve() == (ROOT/'_quarto.yml').resolve()
+
+
+def test_readme_is_index_notebook():
+    r = subprocess.run([sys.executable, str(ROOT/'tools'/'readme.py'), '--check'], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_installed_package_imports_and_scripts(tmp_path):
+    code = 'import mplug_nb; from mplug_nb.shapes import *; from mplug_nb.data import *; print(mplug_nb.__version__)'
+    r = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    for script in ('mplug_nb_shapes', 'mplug_nb_run'):
+        r = subprocess.run([str(BIN/script), '--help'], cwd=tmp_path, capture_output=True, text=True)
+        assert r.returncode == 0 and '--out' in r.stdout, (script, r.stdout, r.stderr)
+
+
+def test_main_job_writes_a_sample(tmp_path):
+    r = subprocess.run([str(BIN/'mplug_nb_run'), '--out', str(tmp_path/'run'), '--n_images', '40'],
+                       capture_output=True, text=True, env={**os.environ, 'MPLBACKEND': 'Agg'})
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path/'run'/'sample.png').stat().st_size > 1000
+    assert (tmp_path/'run'/'shapesworld'/'stats.json').exists()
+
+
+def test_nbdev_proc_nbs_processes_every_notebook():
+    # nbdev_proc_nbs first tries to install Quarto (fails without sudo) and `pip install -e .[dev]` with the `pip`
+    # on PATH: put this environment's bin first so that is a no-op in our own venv.
+    env = {**os.environ, 'PATH': f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    r = subprocess.run([str(BIN/'nbdev_proc_nbs')], cwd=ROOT, capture_output=True, text=True, env=env, timeout=1200)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    notebooks = {p.name for p in (ROOT/'nbs').glob('*.ipynb') if not p.name.startswith('_')}
+    processed = {p.name for p in (ROOT/'_proc').glob('*.ipynb')}
+    assert notebooks and notebooks <= processed, notebooks - processed
+    assert (ROOT/'_proc'/'_quarto.yml').read_text() == (ROOT/'_quarto.yml').read_text()
