@@ -18,7 +18,7 @@ def execute(path: Path, flags=()):
     cwd = os.getcwd()
     os.chdir(path.parent)
     try:
-        shell = CaptureShell(path)
+        shell = CaptureShell(path, mpl_format='png')              # not retina: keeps committed figures small
         shell.run('%matplotlib inline')
         for cell in nb.cells:
             if cell.cell_type != 'code' or (_flags(cell) - set(flags)): continue
