@@ -4,7 +4,7 @@
 
 # %% ../nbs/95_bench.ipynb #9b2679d2
 from __future__ import annotations
-import argparse, statistics, time
+import argparse, copy, statistics, time
 import torch, timm
 from torch.utils.flop_counter import FlopCounterMode
 from transformers import BertConfig, BertModel
@@ -12,7 +12,8 @@ from .vit import VisionTransformer
 from .text import BertEncoder
 
 # %% auto #0
-__all__ = ['median_time', 'count_flops', 'matmul_gflops', 'bench_vit', 'bench_bert', 'bench_encoders', 'format_results', 'main']
+__all__ = ['median_time', 'count_flops', 'matmul_gflops', 'time_pair', 'bench_vit', 'bench_control', 'bench_bert',
+           'bench_encoders', 'format_results', 'main']
 
 # %% ../nbs/95_bench.ipynb #7eb9cb16
 def median_time(fn, warmup: int = 2, reps: int = 5) -> float:
@@ -37,11 +38,25 @@ def matmul_gflops(n: int = 1024, reps: int = 5) -> float:
     return 2 * n ** 3 / median_time(lambda: a @ b, reps=reps) / 1e9
 
 # %% ../nbs/95_bench.ipynb #f61635f7
+def time_pair(ours, ref, warmup: int = 2, reps: int = 5) -> tuple[list, list]:
+    "Wall times (s) of `ours()` and `ref()` over `reps` interleaved repetitions, alternating which runs first."
+    if reps < 1: raise ValueError(f"time_pair: expected reps >= 1, got {reps}")
+    t_ours, t_ref = [], []
+    with torch.inference_mode():
+        for _ in range(warmup): ours(); ref()
+        for i in range(reps):
+            for fn, times in ((ours, t_ours), (ref, t_ref))[::1 if i % 2 == 0 else -1]:
+                t = time.perf_counter(); fn(); times.append(time.perf_counter() - t)
+    return t_ours, t_ref
+
 def _pair(name: str, ours, ref, flops: int | None = None, warmup: int = 2, reps: int = 5, target: float | None = 1.0) -> dict:
-    "Time `ours()` and `ref()` alternately in the same process; one result row."
-    t_ours, t_ref = median_time(ours, warmup, reps), median_time(ref, warmup, reps)
-    row = dict(name=name, ours_s=t_ours, ref_s=t_ref, ratio=t_ours / t_ref, target=target)
-    if flops: row['gflops'] = flops / t_ours / 1e9
+    "Time `ours()` and `ref()` interleaved in the same process; one result row (medians, ratio, quartiles of the per-rep ratios)."
+    t_ours, t_ref = time_pair(ours, ref, warmup, reps)
+    m_ours, m_ref = statistics.median(t_ours), statistics.median(t_ref)
+    per_rep = sorted(a / b for a, b in zip(t_ours, t_ref))
+    q1, q3 = (per_rep[0], per_rep[-1]) if reps < 4 else statistics.quantiles(per_rep, n=4)[::2]
+    row = dict(name=name, ours_s=m_ours, ref_s=m_ref, ratio=m_ours / m_ref, ratio_q1=q1, ratio_q3=q3, target=target)
+    if flops: row['gflops'] = flops / m_ours / 1e9
     return row
 
 # %% ../nbs/95_bench.ipynb #6d26f771
@@ -54,6 +69,17 @@ def bench_vit(model: str = 'vit_base_patch16_224', batch: int = 8, warmup: int =
     if err > 1e-4: raise RuntimeError(f"bench_vit: outputs differ by {err:.2e}; refusing to time different computations")
     row = _pair(f'ViT {model} x{batch}', lambda: ours(x), lambda: ref.forward_features(x), count_flops(lambda: ours(x)),
                 warmup, reps)
+    return {**row, 'max_abs_diff': err}
+
+# %% ../nbs/95_bench.ipynb #37e34f49
+def bench_control(model: str = 'vit_base_patch16_224', batch: int = 8, warmup: int = 2, reps: int = 5) -> dict:
+    "The noise floor: timm's `forward_features` against a deep copy of the same model (ideal ratio 1.00)."
+    ref = timm.create_model(model, pretrained=False).eval()
+    twin = copy.deepcopy(ref)
+    x = torch.randn(batch, 3, *ref.patch_embed.img_size)
+    with torch.inference_mode(): err = (twin.forward_features(x) - ref.forward_features(x)).abs().max().item()
+    row = _pair(f'control: timm vs its own copy x{batch}', lambda: twin.forward_features(x),
+                lambda: ref.forward_features(x), warmup=warmup, reps=reps, target=None)
     return {**row, 'max_abs_diff': err}
 
 # %% ../nbs/95_bench.ipynb #996ac672
@@ -82,26 +108,27 @@ def bench_bert(layers: int = 6, hidden: int = 768, heads: int = 12, batch: int =
     return {**row, 'max_abs_diff': err}
 
 # %% ../nbs/95_bench.ipynb #6a8293c9
-def bench_encoders(threads: int = 2, batch: int = 8, reps: int = 5, vit: str = 'vit_base_patch16_224',
+def bench_encoders(threads: int = 2, batch: int = 8, reps: int = 10, vit: str = 'vit_base_patch16_224',
                    bert_layers: int = 6, bert_hidden: int = 768, bert_heads: int = 12, length: int = 32) -> dict:
-    "ViT vs timm, BERT vs Hugging Face (fast and explicit paths), and the machine's fp32 matmul GFLOP/s."
+    "ViT vs timm (and the timm-vs-timm control), BERT vs Hugging Face (fast and explicit paths), and the machine's fp32 matmul GFLOP/s."
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    rows = [bench_vit(vit, batch, reps=reps),
+    rows = [bench_vit(vit, batch, reps=reps), bench_control(vit, batch, reps=reps),
             bench_bert(bert_layers, bert_hidden, bert_heads, batch, length, reps=reps),
             bench_bert(bert_layers, bert_hidden, bert_heads, batch, length, output_attentions=True, reps=reps)]
     return dict(threads=threads, matmul_gflops=matmul_gflops(reps=reps), rows=rows)
 
 # %% ../nbs/95_bench.ipynb #9a4c590b
 def format_results(res: dict) -> str:
-    "A plain-text table of a benchmark result: times, ratios (ours / reference) and targets."
+    "A plain-text table of a benchmark result: times, ratios (ours / reference) with the quartiles of the per-rep ratios, targets."
     lines = [f"threads: {res['threads']}   fp32 matmul: {res['matmul_gflops']:.1f} GFLOP/s",
-             f"{'benchmark':<44}{'ours ms':>10}{'ref ms':>10}{'ratio':>8}{'target':>8}{'GFLOP/s':>9}{'max|diff|':>11}"]
+             f"{'benchmark':<46}{'ours ms':>9}{'ref ms':>9}{'ratio':>7}{'[quartiles]':>14}{'target':>8}{'GFLOP/s':>9}{'max|diff|':>10}"]
     for r in res['rows']:
         target = f"<={r['target']:.2f}" if r.get('target') else '-'
         gf = f"{r['gflops']:.1f}" if 'gflops' in r else '-'
-        lines.append(f"{r['name']:<44}{r['ours_s'] * 1e3:>10.1f}{r['ref_s'] * 1e3:>10.1f}{r['ratio']:>8.3f}{target:>8}"
-                     f"{gf:>9}{r['max_abs_diff']:>11.1e}")
+        quart = f"[{r['ratio_q1']:.3f}-{r['ratio_q3']:.3f}]"
+        lines.append(f"{r['name']:<46}{r['ours_s'] * 1e3:>9.1f}{r['ref_s'] * 1e3:>9.1f}{r['ratio']:>7.3f}{quart:>14}{target:>8}"
+                     f"{gf:>9}{r['max_abs_diff']:>10.1e}")
     return '\n'.join(lines)
 
 # %% ../nbs/95_bench.ipynb #5a203b73
@@ -111,6 +138,6 @@ def main(argv=None):
     p.add_argument('what', choices=['encoders'], help='which benchmark')
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--batch', type=int, default=8)
-    p.add_argument('--reps', type=int, default=5)
+    p.add_argument('--reps', type=int, default=10)
     a = p.parse_args(argv)
     if a.what == 'encoders': print(format_results(bench_encoders(a.threads, a.batch, a.reps)))

@@ -18,12 +18,13 @@ from torchvision.transforms import InterpolationMode
 from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors, trainers
 from tokenizers.models import WordPiece
 from transformers import BertTokenizerFast
+from .viz import denormalize
 
 # %% auto #0
 __all__ = ['SPECIAL_TOKENS', 'N_RESERVED', 'RANDAUG_OPS', 'CLIP_MEAN', 'CLIP_STD', 'SHAPESWORLD_TASKS', 'bert_reserved_tokens',
            'check_layout', 'read_vocab', 'MPLUGTokenizer', 'vocab_tokens', 'load_tokenizer', 'tokenize', 'corpus_words',
            'train_tokenizer', 'location_token_ids', 'pre_caption', 'pre_question', 'to_rgb', 'load_image', 'randaug_op',
-           'RandomAugment', 'train_transform', 'test_transform', 'denormalize', 'swap_left_right', 'flip_image_text',
+           'RandomAugment', 'train_transform', 'test_transform', 'swap_left_right', 'flip_image_text',
            'shapesworld_transform', 'read_json', 'iter_entries', 'seeded', 'collate', 'VLDataset', 'CaptionDataset',
            'PretrainDataset', 'RetrievalDataset', 'answer_weights', 'VQADataset', 'letterbox', 'GroundingDataset',
            'NLVRDataset', 'uniform_frame_indices', 'list_frames', 'VideoDatasetBase', 'VideoQADataset',
@@ -286,11 +287,6 @@ def test_transform(size: int) -> T.Compose:
     "The official test transform: bicubic resize to (size, size), CLIP normalisation."
     return T.Compose([T.Resize((size, size), interpolation=InterpolationMode.BICUBIC), T.ToTensor(), T.Normalize(CLIP_MEAN, CLIP_STD)])
 test_transform.__test__ = False  # a transform, not a test: keeps pytest from collecting it where it is imported
-
-def denormalize(x: torch.Tensor) -> torch.Tensor:
-    "Undo the CLIP normalisation of (..., 3, H, W) images, clipped to [0, 1]."
-    mean, std = torch.tensor(CLIP_MEAN).view(3, 1, 1), torch.tensor(CLIP_STD).view(3, 1, 1)
-    return (x * std + mean).clamp(0, 1)
 
 # %% ../nbs/02_data.ipynb #9c156593
 _LEFT_RIGHT = re.compile(r'\b(left|right)(?=(?:most|ward|wards|hand)?\b)', re.IGNORECASE)

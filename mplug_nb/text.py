@@ -13,13 +13,12 @@ from torch import nn, Tensor
 from torch.utils.checkpoint import checkpoint
 from fastcore.basics import patch
 from .config import MPLUGConfig, get_config
-from .vit import attend
+from .vit import attend, load_checked
 
 # %% auto #0
 __all__ = ['INIT_STD', 'MASK_VALUE', 'HF_IGNORED', 'hf_config', 'config_from_hf', 'init_bert_weights', 'check_mask',
            'BertEmbeddings', 'additive_mask', 'BertSelfAttention', 'BertSelfOutput', 'BertAttention',
-           'BertIntermediate', 'BertOutput', 'BertLayer', 'TextOutput', 'BertStack', 'BertEncoder', 'load_checked',
-           'minilm_dir']
+           'BertIntermediate', 'BertOutput', 'BertLayer', 'TextOutput', 'BertStack', 'BertEncoder', 'minilm_dir']
 
 # %% ../nbs/05_text.ipynb #ca24b0bf
 def hf_config(cfg: MPLUGConfig, num_layers: int | None = None, **kwargs):
@@ -316,19 +315,6 @@ class BertEncoder(nn.Module):
 
 # %% ../nbs/05_text.ipynb #6defb54a
 HF_IGNORED = ('pooler.', 'embeddings.position_ids', 'embeddings.token_type_ids')
-
-def load_checked(model: nn.Module, state_dict: dict, ignore: tuple[str, ...] = ()) -> nn.Module:
-    "Copy `state_dict` into `model` after checking keys and shapes (keys containing an `ignore` string are dropped)."
-    sd = {k: v for k, v in state_dict.items() if not any(s in k for s in ignore)}
-    own = model.state_dict()
-    missing, unexpected = sorted(set(own) - set(sd)), sorted(set(sd) - set(own))
-    shapes = [f"{k}: expected {tuple(own[k].shape)}, got {tuple(sd[k].shape)}" for k in sorted(set(own) & set(sd))
-              if own[k].shape != sd[k].shape]
-    if missing or unexpected or shapes:
-        raise ValueError(f"load_checked into {type(model).__name__}: missing keys {missing}; unexpected keys {unexpected}; "
-                         f"shape mismatches {shapes}")
-    model.load_state_dict(sd)
-    return model
 
 # %% ../nbs/05_text.ipynb #463294b7
 @patch(cls_method=True)

@@ -131,17 +131,22 @@ class VisionTransformer(VisionEmbeddings):
         return (x, attentions) if output_attentions else x
 
 # %% ../nbs/04_vit.ipynb #4bb7e7af
-def load_checked(model: nn.Module, state_dict: dict) -> nn.Module:
-    "Copy `state_dict` into `model`: the keys must match exactly and every shape must agree."
+def _listed(items: list, n: int = 8) -> str:
+    "The first `n` of `items`, and how many more there are."
+    return f"{items[:n]}" + (f" (+{len(items) - n} more)" if len(items) > n else '')
+
+def load_checked(model: nn.Module, state_dict: dict, ignore: tuple[str, ...] = ()) -> nn.Module:
+    "Copy `state_dict` into `model` after checking keys and shapes (keys containing an `ignore` string are dropped)."
+    sd = {k: v for k, v in state_dict.items() if not any(s in k for s in ignore)}
     own = model.state_dict()
-    missing, unexpected = sorted(set(own) - set(state_dict)), sorted(set(state_dict) - set(own))
-    if missing or unexpected:
-        raise ValueError(f"load_checked: keys differ; missing {missing[:8]}{' ...' if len(missing) > 8 else ''}, "
-                         f"unexpected {unexpected[:8]}{' ...' if len(unexpected) > 8 else ''}")
-    bad = [(k, tuple(state_dict[k].shape), tuple(v.shape)) for k, v in own.items() if state_dict[k].shape != v.shape]
-    if bad: raise ValueError(f"load_checked: shapes differ (key, given, expected): {bad[:8]}")
+    missing, unexpected = sorted(set(own) - set(sd)), sorted(set(sd) - set(own))
+    shapes = [f"{k}: expected {tuple(own[k].shape)}, got {tuple(sd[k].shape)}" for k in sorted(set(own) & set(sd))
+              if own[k].shape != sd[k].shape]
+    if missing or unexpected or shapes:
+        raise ValueError(f"load_checked into {type(model).__name__}: missing keys {_listed(missing)}; "
+                         f"unexpected keys {_listed(unexpected)}; shape mismatches {_listed(shapes)}")
     with torch.no_grad():
-        for k, v in own.items(): v.copy_(state_dict[k])
+        for k, v in own.items(): v.copy_(sd[k])
     return model
 
 # %% ../nbs/04_vit.ipynb #176ea178
