@@ -17,7 +17,7 @@ from .vit import attend, load_checked
 
 # %% auto #0
 __all__ = ['INIT_STD', 'MASK_VALUE', 'HF_IGNORED', 'hf_config', 'config_from_hf', 'init_bert_weights', 'check_mask',
-           'BertEmbeddings', 'additive_mask', 'BertSelfAttention', 'BertSelfOutput', 'BertAttention',
+           'BertEmbeddings', 'extended_attention_mask', 'BertSelfAttention', 'BertSelfOutput', 'BertAttention',
            'BertIntermediate', 'BertOutput', 'BertLayer', 'TextOutput', 'BertStack', 'BertEncoder', 'minilm_dir']
 
 # %% ../nbs/05_text.ipynb #ca24b0bf
@@ -102,7 +102,7 @@ class BertEmbeddings(nn.Module):
 # %% ../nbs/05_text.ipynb #62e2de11
 MASK_VALUE = -10000.0  # official BERT additive mask: (1 - m) * -10000
 
-def additive_mask(mask: Tensor | None, q_len: int, causal: bool = False, k_len: int | None = None,
+def extended_attention_mask(mask: Tensor | None, q_len: int, causal: bool = False, k_len: int | None = None,
                   dtype: torch.dtype = torch.float32, device=None) -> Tensor | None:
     "Additive attention mask (B|1, 1, 1|q_len, k_len) from a 1/0 padding mask (B, k_len) and/or causality; None if neither."
     if mask is None and not causal: return None
@@ -110,7 +110,7 @@ def additive_mask(mask: Tensor | None, q_len: int, causal: bool = False, k_len: 
     m = torch.ones(1, k_len, dtype=dtype, device=device) if mask is None else mask.to(dtype)
     m = m[:, None, None, :]                                                              # (B, 1, 1, Lk)
     if causal:
-        if q_len > k_len: raise ValueError(f"additive_mask: expected q_len <= k_len for a causal mask, got {q_len} > {k_len}")
+        if q_len > k_len: raise ValueError(f"extended_attention_mask: expected q_len <= k_len for a causal mask, got {q_len} > {k_len}")
         m = m * torch.ones(q_len, k_len, dtype=dtype, device=m.device).tril(k_len - q_len)  # (B, 1, Lq, Lk)
     return (1.0 - m) * MASK_VALUE
 
@@ -141,8 +141,17 @@ class BertSelfAttention(nn.Module):
             if cache is not None:
                 if not cross and 'k' in cache: k, v = torch.cat([cache['k'], k], 2), torch.cat([cache['v'], v], 2)
                 cache['k'], cache['v'] = k, v
+        B, H, Lq, hd = q.shape
+        Bk = k.shape[0]
+        if B % Bk: raise ValueError(f"cache: expected cached keys for B={B} rows or a divisor of it, got {Bk}")
+        n = B // Bk                                                                      # rows sharing one cached memory
+        if n > 1:                                                                        # fold them into the query axis
+            q = q.view(Bk, n, H, Lq, hd).transpose(1, 2).reshape(Bk, H, n * Lq, hd)     # (B/n, H, n*Lq, hd)
+            if mask is not None and mask.shape[0] == B: mask = mask[::n]                 # the rows of a group share one mask
         ctx, probs = attend(q, k, v, mask, self.dropout.p if self.training else 0.0, output_attentions)
-        B, H, Lq, hd = ctx.shape
+        if n > 1:
+            ctx = ctx.view(Bk, H, n, Lq, hd).transpose(1, 2).reshape(B, H, Lq, hd)
+            if probs is not None: probs = probs.view(Bk, H, n, Lq, -1).transpose(1, 2).reshape(B, H, Lq, -1)
         return ctx.transpose(1, 2).reshape(B, Lq, H * hd), probs                        # (B, Lq, d)
 
 # %% ../nbs/05_text.ipynb #68f00f5f
@@ -220,7 +229,7 @@ def self_attend(self: BertLayer, hidden: Tensor, attention_mask: Tensor | None =
     B, L, _ = hidden.shape
     Lk = _cached_len(cache) + L
     check_mask(attention_mask, B, Lk, 'attention_mask', '(B, L)' if Lk == L else '(B, L_cached + L)')
-    mask = additive_mask(attention_mask, L, causal, k_len=Lk, dtype=hidden.dtype, device=hidden.device)
+    mask = extended_attention_mask(attention_mask, L, causal, k_len=Lk, dtype=hidden.dtype, device=hidden.device)
     return self.attention(hidden, None, mask, output_attentions, cache)
 
 # %% ../nbs/05_text.ipynb #dd1f0d67
@@ -236,7 +245,7 @@ def cross_attend(self: BertLayer, hidden: Tensor, encoder_hidden_states: Tensor,
         raise ValueError(f"encoder_hidden_states: expected shape (B={B}, M, encoder_width={self.encoder_width}), "
                          f"got {None if e is None else tuple(e.shape)}")
     check_mask(encoder_attention_mask, B, e.shape[1], 'encoder_attention_mask', '(B, M) of encoder_hidden_states')
-    mask = additive_mask(encoder_attention_mask, L, dtype=hidden.dtype)                   # (B, 1, 1, M)
+    mask = extended_attention_mask(encoder_attention_mask, L, dtype=hidden.dtype)                   # (B, 1, 1, M)
     return self.crossattention(hidden, e, mask, output_attentions, cache)
 
 # %% ../nbs/05_text.ipynb #4d4f992a
