@@ -32,12 +32,13 @@ def test_readme_is_index_notebook():
 
 
 def test_installed_package_imports_and_scripts(tmp_path):
-    code = 'import mplug_nb; from mplug_nb.shapes import *; from mplug_nb.data import *; print(mplug_nb.__version__)'
+    code = ('import mplug_nb; from mplug_nb.shapes import *; from mplug_nb.data import *; from mplug_nb.model import *; '
+            'from mplug_nb.generation import *; from mplug_nb.learner import *; from mplug_nb.pretrain import *; print(mplug_nb.__version__)')
     r = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    for script in ('mplug_nb_shapes', 'mplug_nb_run'):
+    for script in ('mplug_nb_shapes', 'mplug_nb_run', 'mplug_nb_bench', 'mplug_nb_pretrain'):
         r = subprocess.run([str(BIN/script), '--help'], cwd=tmp_path, capture_output=True, text=True)
-        assert r.returncode == 0 and '--out' in r.stdout, (script, r.stdout, r.stderr)
+        assert r.returncode == 0 and r.stdout.startswith(f'usage: {script}'), (script, r.stdout, r.stderr)
 
 
 def test_main_job_writes_a_sample(tmp_path):
