@@ -12,8 +12,9 @@ from .vit import VisionTransformer
 from .text import BertEncoder
 
 # %% auto #0
-__all__ = ['median_time', 'count_flops', 'matmul_gflops', 'time_pair', 'bench_vit', 'bench_control', 'bench_bert',
-           'bench_encoders', 'format_results', 'main']
+__all__ = ['FUSION_BENCH_DESIGNS', 'median_time', 'count_flops', 'matmul_gflops', 'time_pair', 'bench_vit', 'bench_control',
+           'bench_bert', 'bench_encoders', 'format_results', 'bench_generate', 'bench_fusion', 'format_fusion',
+           'train_step_stats', 'bench_pretrain', 'format_pretrain', 'main']
 
 # %% ../nbs/95_bench.ipynb #7eb9cb16
 def median_time(fn, warmup: int = 2, reps: int = 5) -> float:
@@ -67,8 +68,9 @@ def bench_vit(model: str = 'vit_base_patch16_224', batch: int = 8, warmup: int =
     x = torch.randn(batch, 3, ours.cfg.image_size, ours.cfg.image_size)
     with torch.inference_mode(): err = (ours(x) - ref.forward_features(x)).abs().max().item()
     if err > 1e-4: raise RuntimeError(f"bench_vit: outputs differ by {err:.2e}; refusing to time different computations")
-    row = _pair(f'ViT {model} x{batch}', lambda: ours(x), lambda: ref.forward_features(x), count_flops(lambda: ours(x)),
-                warmup, reps)
+    with torch.device('meta'): meta = VisionTransformer(ours.cfg)               # counted on meta: the CPU's fused attention
+    flops = count_flops(lambda: meta(torch.empty(x.shape, device='meta')))        # kernel is invisible to FlopCounterMode
+    row = _pair(f'ViT {model} x{batch}', lambda: ours(x), lambda: ref.forward_features(x), flops, warmup, reps)
     return {**row, 'max_abs_diff': err}
 
 # %% ../nbs/95_bench.ipynb #37e34f49
@@ -131,13 +133,152 @@ def format_results(res: dict) -> str:
                      f"{gf:>9}{r['max_abs_diff']:>10.1e}")
     return '\n'.join(lines)
 
+# %% ../nbs/95_bench.ipynb #gen0imp1
+from .config import get_config
+from .decoder import BertLMHeadModel
+from .generation import beam_search
+
+# %% ../nbs/95_bench.ipynb #gen0fn01
+def _blip(layers: int, hidden: int, heads: int, vocab: int):
+    "A random `BlipForConditionalGeneration` whose text decoder has these sizes (its vision tower: one layer, unused)."
+    from transformers import BlipConfig, BlipForConditionalGeneration
+    text = dict(vocab_size=vocab, hidden_size=hidden, encoder_hidden_size=hidden, intermediate_size=4 * hidden,
+                num_attention_heads=heads, num_hidden_layers=layers, bos_token_id=101, sep_token_id=102, pad_token_id=0)
+    vision = dict(hidden_size=hidden, intermediate_size=64, num_hidden_layers=1, num_attention_heads=heads, image_size=32, patch_size=16)
+    return BlipForConditionalGeneration(BlipConfig(text_config=text, vision_config=vision)).eval()
+
+def bench_generate(threads: int = 2, batch: int = 2, beams: int = 5, new_tokens: int = 25, layers: int = 12, hidden: int = 768,
+                   heads: int = 12, memory: int = 577, vocab: int = 30522, reps: int = 3, uncached_reps: int = 1) -> dict:
+    "Beam search: ours with the cache vs without it, and vs Hugging Face BLIP's text decoder `generate`, same sizes and settings."
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    cfg = get_config('base', vocab_size=vocab, hidden_size=hidden, num_attention_heads=heads, intermediate_size=4 * hidden,
+                     decoder_layers=layers)
+    ours, blip = BertLMHeadModel(cfg).eval(), _blip(layers, hidden, heads, vocab)
+    mem = torch.randn(batch, memory, hidden, generator=torch.Generator().manual_seed(0))   # (B, M, d): the memory
+    mask = torch.ones(batch, memory, dtype=torch.long)
+    start = torch.full((batch, 1), 101)                                                   # [CLS]
+    kw = dict(beam_size=beams, min_length=new_tokens, max_length=new_tokens)             # exactly new_tokens tokens
+    res = {}
+    def ours_run(use_cache):
+        def run(): res[use_cache] = beam_search(ours, mem, mask, use_cache=use_cache, **kw)
+        return run
+    def blip_run():
+        res['hf'] = blip.text_decoder.generate(input_ids=start, encoder_hidden_states=mem, encoder_attention_mask=mask,
+                                               num_beams=beams, do_sample=False, min_new_tokens=new_tokens,
+                                               max_new_tokens=new_tokens, eos_token_id=102, pad_token_id=0)
+    size = f"{layers}x{hidden} M{memory} {batch}x{beams}b {new_tokens}t"                  # layers x width, memory, batch x beams, tokens
+    row_hf = _pair(f'beam ours/HF BLIP {size}', ours_run(True), blip_run, warmup=1, reps=reps, target=1.0)
+    row_cache = _pair(f'beam cached/uncached {size}', ours_run(True), ours_run(False), warmup=0, reps=uncached_reps,
+                      target=0.33)                                                      # the process is warm by now
+    if not torch.equal(res[True].sequences, res[False].sequences):
+        raise RuntimeError("bench_generate: cached and uncached beam search differ; refusing to time different computations")
+    if res['hf'].shape[1] != 1 + new_tokens or res[True].sequences.shape[-1] != new_tokens:
+        raise RuntimeError(f"bench_generate: expected {new_tokens} new tokens from both, got {res['hf'].shape[1] - 1} (HF) "
+                           f"and {res[True].sequences.shape[-1]} (ours)")
+    rows = [{**row_cache, 'max_abs_diff': (res[True].scores - res[False].scores).abs().max().item()},
+            {**row_hf, 'max_abs_diff': float('nan')}]                                   # different weights: nothing to diff
+    return dict(threads=threads, matmul_gflops=matmul_gflops(reps=reps), rows=rows)
+
+# %% ../nbs/95_bench.ipynb #db1cbd16
+from .fusion import FusionModel, fusion_macs
+
+# %% ../nbs/95_bench.ipynb #520806af
+FUSION_BENCH_DESIGNS = ('skip', 'asymmetric', 'connected', 'two_stream')
+
+def bench_fusion(cfg=None, sizes=(224, 384), batch: int = 8, length: int = 25, threads: int = 2, warmup: int = 1,
+                 reps: int = 3, rounds: int = 2, designs=FUSION_BENCH_DESIGNS) -> dict:
+    "Time every fusion design of `cfg` (default: base) at image `sizes` px; ratios to the skip network beside the analytic ones."
+    if 'skip' not in designs: raise ValueError(f"bench_fusion: expected 'skip' among the designs (the reference), got {designs}")
+    torch.set_num_threads(threads)
+    cfg = cfg or get_config('base')
+    rows = []
+    for size in sizes:
+        c = cfg.replace(image_size=size)
+        N = c.num_visual_tokens
+        g = torch.Generator().manual_seed(0)
+        v, h = torch.randn(batch, N, c.hidden_size, generator=g), torch.randn(batch, length, c.hidden_size, generator=g)
+        mask = torch.ones(batch, length, dtype=torch.long)
+        mask[: batch // 4 or 1, length * 3 // 4:] = 0                                      # some sentences padded
+        torch.manual_seed(0)
+        models = {d: FusionModel(c.replace(fusion=d)).eval() for d in designs}
+        t = {d: float('inf') for d in designs}
+        for r in range(rounds):                        # interleaved sweeps: a busy spell slows every design alike
+            for d, m in models.items():
+                t[d] = min(t[d], median_time(lambda: m(v, h, None, mask), warmup if r == 0 else 0, reps))
+        for d, m in models.items():
+            macs = fusion_macs(m.cfg, N, length)
+            ref = fusion_macs(models['skip'].cfg, N, length)
+            rows.append(dict(size=size, n_visual=N, design=d, pattern=m.cfg.fusion_pattern, gmacs=macs / 1e9, ms=t[d] * 1e3,
+                             measured=t[d] / t['skip'], analytic=macs / ref))
+        del models
+    return dict(threads=threads, batch=batch, length=length, width=cfg.hidden_size, layers=cfg.fusion_layers,
+                stride=cfg.stride_layer, rows=rows)
+
+# %% ../nbs/95_bench.ipynb #2d828ca7
+def format_fusion(res: dict) -> str:
+    "A plain-text table of `bench_fusion`: times and cost of each design as ratios to the skip network."
+    lines = [f"fusion, {res['layers']} layers x {res['width']} wide (skip stride {res['stride']}), batch {res['batch']}, "
+             f"L = {res['length']}, threads: {res['threads']}",
+             f"{'px':>4}{'N_v':>6}  {'design':<12}{'pattern':<9}{'GMACs/sample':>13}{'ms':>9}{'measured':>10}{'analytic':>10}{'meas/anal':>11}"]
+    for r in res['rows']:
+        lines.append(f"{r['size']:>4}{r['n_visual']:>6}  {r['design']:<12}{r['pattern']:<9}{r['gmacs']:>13.3f}{r['ms']:>9.1f}"
+                     f"{r['measured']:>10.2f}{r['analytic']:>10.2f}{r['measured'] / r['analytic']:>11.2f}")
+    return '\n'.join(lines)
+
+# %% ../nbs/95_bench.ipynb #2351f347
+import importlib, multiprocessing as mp, resource
+from .model import MPLUG
+
+# %% ../nbs/95_bench.ipynb #1c0169c2
+def _synthetic_batch(cfg, batch: int, image_size: int, length: int = 30, prefix: int = 12, target: int = 20) -> dict:
+    "Random images and token ids (in the vocabulary's word range, [CLS] first) with the pre-training forward's fields."
+    g = torch.Generator().manual_seed(0)
+    ids = lambda n: torch.cat([torch.full((batch, 1), 101), torch.randint(104, cfg.vocab_size, (batch, n - 1), generator=g)], 1)
+    t = ids(target)
+    return dict(image=torch.randn(batch, 3, image_size, image_size, generator=g), text_ids=ids(length),
+                text_mask=torch.ones(batch, length, dtype=torch.long), prefix_ids=ids(prefix),
+                prefix_mask=torch.ones(batch, prefix, dtype=torch.long), target_ids=t,
+                target_mask=torch.ones(batch, target, dtype=torch.long), labels=t.clone())
+
+def train_step_stats(preset: str, batch: int, image_size: int | None = None, steps: int = 3, threads: int = 2) -> dict:
+    "Seconds per pre-training step (median of `steps` after one warm-up), samples/s and this process's peak RSS (MB)."
+    torch.set_num_threads(threads); torch.manual_seed(0)
+    cfg = get_config(preset, **({} if image_size is None else dict(image_size=image_size)))
+    model = MPLUG(cfg).train()
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+    b = _synthetic_batch(cfg, batch, cfg.image_size)
+    times = []
+    for k in range(steps + 1):
+        t = time.perf_counter()
+        model(**b, alpha=0.4)['loss'].backward(); opt.step(); opt.zero_grad(set_to_none=True)
+        if k: times.append(time.perf_counter() - t)
+    s = statistics.median(times)
+    return dict(preset=preset, batch=batch, image_size=cfg.image_size, s_per_step=s, samples_per_s=batch / s,
+                peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+def bench_pretrain(runs=(('tiny', 32, None), ('base', 2, 256)), steps: int = 3, threads: int = 2) -> list[dict]:
+    "`train_step_stats` of each (preset, batch, image_size) in `runs`, each in a fresh process."
+    fn = importlib.import_module('mplug_nb.bench').train_step_stats          # the installed function: a spawned process imports it
+    with mp.get_context('spawn').Pool(1, maxtasksperchild=1) as pool:
+        return [pool.apply(fn, (p, b, s, steps, threads)) for p, b, s in runs]
+
+def format_pretrain(rows: list[dict]) -> str:
+    "A plain-text table of `bench_pretrain`."
+    lines = [f"{'preset':<8}{'batch':>6}{'px':>6}{'s/step':>9}{'samples/s':>11}{'peak MB':>10}"]
+    lines += [f"{r['preset']:<8}{r['batch']:>6}{r['image_size']:>6}{r['s_per_step']:>9.2f}{r['samples_per_s']:>11.1f}{r['peak_mb']:>10.0f}" for r in rows]
+    return '\n'.join(lines)
+
 # %% ../nbs/95_bench.ipynb #5a203b73
 def main(argv=None):
     "Console script `mplug_nb_bench`."
     p = argparse.ArgumentParser(prog='mplug_nb_bench', description='mplug_nb benchmarks: ratios of our time to a reference, measured side by side.')
-    p.add_argument('what', choices=['encoders'], help='which benchmark')
+    p.add_argument('what', choices=['encoders', 'generate', 'fusion', 'pretrain'], help='which benchmark')
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--batch', type=int, default=8)
     p.add_argument('--reps', type=int, default=10)
     a = p.parse_args(argv)
     if a.what == 'encoders': print(format_results(bench_encoders(a.threads, a.batch, a.reps)))
+    if a.what == 'generate': print(format_results(bench_generate(a.threads, a.batch, reps=a.reps)))
+    if a.what == 'fusion': print(format_fusion(bench_fusion(threads=a.threads, batch=a.batch, reps=a.reps)))
+    if a.what == 'pretrain': print(format_pretrain(bench_pretrain(threads=a.threads)))
