@@ -21,14 +21,15 @@ from transformers import BertTokenizerFast
 from .viz import denormalize
 
 # %% auto #0
-__all__ = ['SPECIAL_TOKENS', 'N_RESERVED', 'RANDAUG_OPS', 'CLIP_MEAN', 'CLIP_STD', 'SHAPESWORLD_TASKS', 'bert_reserved_tokens',
-           'check_layout', 'read_vocab', 'MPLUGTokenizer', 'vocab_tokens', 'load_tokenizer', 'tokenize', 'corpus_words',
-           'train_tokenizer', 'location_token_ids', 'pre_caption', 'pre_question', 'to_rgb', 'load_image', 'randaug_op',
-           'RandomAugment', 'train_transform', 'test_transform', 'swap_left_right', 'flip_image_text',
-           'shapesworld_transform', 'read_json', 'iter_entries', 'seeded', 'collate', 'VLDataset', 'CaptionDataset',
-           'PretrainDataset', 'RetrievalDataset', 'answer_weights', 'VQADataset', 'letterbox', 'GroundingDataset',
-           'NLVRDataset', 'uniform_frame_indices', 'list_frames', 'VideoDatasetBase', 'VideoQADataset',
-           'VideoCaptionDataset', 'dataloader', 'show_batch', 'shapesworld_dataset', 'shapesworld_texts']
+__all__ = ['SPECIAL_TOKENS', 'N_RESERVED', 'RANDAUG_OPS', 'CLIP_MEAN', 'CLIP_STD', 'SHAPESWORLD_TASKS', 'SHAPESWORLD_MAX_WORDS',
+           'bert_reserved_tokens', 'check_layout', 'read_vocab', 'MPLUGTokenizer', 'vocab_tokens', 'load_tokenizer',
+           'tokenize', 'corpus_words', 'train_tokenizer', 'location_token_ids', 'pre_caption', 'pre_question', 'to_rgb',
+           'load_image', 'randaug_op', 'RandomAugment', 'train_transform', 'test_transform', 'swap_left_right',
+           'flip_image_text', 'shapesworld_transform', 'read_json', 'iter_entries', 'seeded', 'collate', 'VLDataset',
+           'CaptionDataset', 'PretrainDataset', 'RetrievalDataset', 'answer_weights', 'VQADataset', 'letterbox',
+           'GroundingDataset', 'NLVRDataset', 'uniform_frame_indices', 'list_frames', 'VideoDatasetBase',
+           'VideoQADataset', 'VideoCaptionDataset', 'dataloader', 'show_batch', 'shapesworld_dataset',
+           'shapesworld_texts']
 
 # %% ../nbs/02_data.ipynb #5baef37a
 SPECIAL_TOKENS = {'[PAD]': 0, '[UNK]': 100, '[CLS]': 101, '[SEP]': 102, '[MASK]': 103}
@@ -780,6 +781,7 @@ def show_batch(batch: dict, tokenizer, max_items: int = 4, width: float = 2.2, d
 
 # %% ../nbs/02_data.ipynb #af8440a2
 SHAPESWORLD_TASKS = ('caption', 'pretrain', 'retrieval', 'vqa', 'grounding', 'nlvr', 'videoqa', 'video_caption')
+SHAPESWORLD_MAX_WORDS = 60   # a full description of five objects runs to about 46 words; the official 30 would cut it
 
 def _sw_files(root: Path, task: str, split: str) -> list[Path]:
     "The annotation files of a ShapesWorld task and split."
@@ -794,6 +796,7 @@ def shapesworld_dataset(root, task: str, split: str = 'train', size: int = 64, n
     if task not in SHAPESWORLD_TASKS: raise ValueError(f"shapesworld_dataset: task: expected one of {SHAPESWORLD_TASKS}, got {task!r}")
     root, train, tf = Path(root), split == 'train', shapesworld_transform(size)
     files, flip = _sw_files(root, task, split), hflip and split == 'train'
+    if task in ('caption', 'pretrain', 'retrieval', 'nlvr', 'video_caption'): kwargs.setdefault('max_words', SHAPESWORLD_MAX_WORDS)
     if task == 'caption': return CaptionDataset(files[0], root, tf, train=train, hflip=flip, seed=seed, **kwargs)
     if task == 'pretrain': return PretrainDataset(files, root, tf, hflip=flip, seed=seed, **kwargs)
     if task == 'retrieval': return RetrievalDataset(files[0], root, tf, train=train, hflip=flip, seed=seed, **kwargs)
