@@ -8,12 +8,11 @@ import argparse, json, math, random, time
 from pathlib import Path
 import torch
 import torch.nn.functional as F
-import torch.distributed as dist
 from .config import get_config
 from .data import shapesworld_dataset, shapesworld_texts, train_tokenizer, load_tokenizer, tokenize, SPECIAL_TOKENS
 from .losses import prefix_lm_inputs
 from .model import MPLUG
-from .learner import Learner, mix_seed, read_metrics, plot_metrics
+from .learner import Learner, get_rank, mix_seed, read_metrics, plot_metrics
 
 # %% auto #0
 __all__ = ['PretrainLoss', 'itc_features', 'recall_at_k', 'zero_shot_retrieval', 'pretrain', 'itm_examples', 'mlm_predictions',
@@ -29,8 +28,7 @@ class PretrainLoss:
     def alpha_at(self, step: int) -> float: return self.alpha * min(1., step / self.steps_per_epoch)
 
     def __call__(self, model, batch: dict, step: int) -> dict:
-        rank = dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
-        rng = random.Random(mix_seed('prefix', self.seed, step, rank))
+        rng = random.Random(mix_seed('prefix', self.seed, step, get_rank()))
         pl = prefix_lm_inputs(self.tokenizer, batch['text'], rng, self.max_length)
         pl = {k: v.to(batch['image'].device) for k, v in pl.items()}
         return model(batch['image'], batch['text_ids'], batch['text_mask'], **pl, alpha=self.alpha_at(step))

@@ -156,10 +156,10 @@ class BertSelfAttention(nn.Module):
 
 # %% ../nbs/05_text.ipynb #68f00f5f
 class BertSelfOutput(nn.Module):
-    "Post-LN closing step of an attention block: LayerNorm(residual + dropout(dense(x)))."
-    def __init__(self, cfg: MPLUGConfig):
+    "Post-LN closing step of an attention block: LayerNorm(residual + dropout(dense(x))), x of width `in_width`."
+    def __init__(self, cfg: MPLUGConfig, in_width: int | None = None):
         super().__init__()
-        self.dense = nn.Linear(cfg.hidden_size, cfg.hidden_size)
+        self.dense = nn.Linear(in_width or cfg.hidden_size, cfg.hidden_size)
         self.LayerNorm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
         self.dropout = nn.Dropout(cfg.hidden_dropout)
 
@@ -188,15 +188,9 @@ class BertIntermediate(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor: return F.gelu(self.dense(x))                # (B, L, intermediate_size)
 
-class BertOutput(nn.Module):
-    "Second half of the FFN: dense back to `hidden_size`, dropout, residual, LayerNorm."
-    def __init__(self, cfg: MPLUGConfig):
-        super().__init__()
-        self.dense = nn.Linear(cfg.intermediate_size, cfg.hidden_size)
-        self.LayerNorm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
-        self.dropout = nn.Dropout(cfg.hidden_dropout)
-
-    def forward(self, x: Tensor, residual: Tensor) -> Tensor: return self.LayerNorm(self.dropout(self.dense(x)) + residual)
+class BertOutput(BertSelfOutput):
+    "Second half of the FFN: the same closing step, from `intermediate_size` back to `hidden_size`."
+    def __init__(self, cfg: MPLUGConfig): super().__init__(cfg, in_width=cfg.intermediate_size)
 
 # %% ../nbs/05_text.ipynb #60d91f1e
 def _cached_len(cache: dict | None) -> int:
