@@ -10,11 +10,13 @@ from pathlib import Path
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['VISION_FLAVOURS', 'FUSION_DESIGNS', 'PRESETS', 'MPLUGConfig', 'validate', 'get_config', 'param_counts', 'describe']
+__all__ = ['VISION_FLAVOURS', 'FUSION_DESIGNS', 'ITC_BATCH', 'PRESETS', 'MPLUGConfig', 'validate', 'get_config', 'param_counts',
+           'describe']
 
 # %% ../nbs/00_config.ipynb #6c258e71
 VISION_FLAVOURS = ('clip', 'timm')
 FUSION_DESIGNS = ('skip', 'asymmetric', 'connected', 'two_stream')
+ITC_BATCH = ('momentum', 'online')
 
 # %% ../nbs/00_config.ipynb #1114eb2f
 def _check(ok: bool, field: str, expected: str, got) -> None:
@@ -54,7 +56,8 @@ class MPLUGConfig:
     decoder_layers: int = 12
     # pre-training heads
     embed_dim: int = 256              # ITC projection width
-    queue_size: int = 65536
+    queue_size: int = 65536           # 0: no queue, the batch is the only source of negatives
+    itc_batch: str = 'momentum'       # the batch's ITC columns: 'momentum' features (official) or 'online' (CLIP-style)
     momentum: float = 0.995
     alpha: float = 0.4
     temp: float = 0.07
@@ -66,6 +69,7 @@ class MPLUGConfig:
 _INT_FIELDS = ('image_size patch_size in_chans vision_width vision_layers vision_heads vocab_size hidden_size '
                'num_attention_heads intermediate_size max_position_embeddings type_vocab_size pad_token_id '
                'text_layers fusion_layers stride_layer decoder_layers embed_dim queue_size').split()
+_ZERO_OK = ('pad_token_id', 'text_layers', 'decoder_layers', 'queue_size')
 _FLOAT_FIELDS = ('vision_mlp_ratio vision_layer_norm_eps vision_attention_dropout layer_norm_eps hidden_dropout '
                  'attention_dropout momentum alpha temp mlm_probability').split()
 
@@ -74,13 +78,13 @@ def validate(c: MPLUGConfig) -> None:
     for f in _INT_FIELDS:
         v = getattr(c, f)
         _check(isinstance(v, int) and not isinstance(v, bool), f, 'an int', v)
-        _check(v >= 0 if f in ('pad_token_id', 'text_layers', 'decoder_layers') else v >= 1, f,
-               'a non-negative int' if f in ('pad_token_id', 'text_layers', 'decoder_layers') else 'an int >= 1', v)
+        _check(v >= 0 if f in _ZERO_OK else v >= 1, f, 'a non-negative int' if f in _ZERO_OK else 'an int >= 1', v)
     for f in _FLOAT_FIELDS:
         v = getattr(c, f)
         _check(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v), f, 'a finite number', v)
     _check(c.vision_flavour in VISION_FLAVOURS, 'vision_flavour', f'one of {VISION_FLAVOURS}', c.vision_flavour)
     _check(c.fusion in FUSION_DESIGNS, 'fusion', f'one of {FUSION_DESIGNS}', c.fusion)
+    _check(c.itc_batch in ITC_BATCH, 'itc_batch', f'one of {ITC_BATCH}', c.itc_batch)
     _check(c.image_size % c.patch_size == 0, 'image_size',
            f'a multiple of patch_size={c.patch_size}', c.image_size)
     _check(c.vision_width % c.vision_heads == 0, 'vision_width',
@@ -137,7 +141,7 @@ PRESETS = {
     'tiny': dict(image_size=64, patch_size=8, vision_width=192, vision_layers=4, vision_heads=6,
                  vocab_size=512, hidden_size=192, num_attention_heads=6, intermediate_size=768,
                  max_position_embeddings=64, text_layers=2, fusion_layers=3, stride_layer=2, decoder_layers=2,
-                 embed_dim=128, queue_size=4096),
+                 embed_dim=128, queue_size=0, itc_batch='online', alpha=0.),
     'base': dict(),
     'large': dict(image_size=336, patch_size=14, vision_width=1024, vision_layers=24, vision_heads=16,
                   stride_layer=6),

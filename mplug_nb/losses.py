@@ -32,21 +32,25 @@ def _check_features(name: str, x: Tensor, B: int | None, D: int | None) -> None:
 
 def itc_loss(image_feat: Tensor, text_feat: Tensor, image_feat_m: Tensor, text_feat_m: Tensor, image_queue: Tensor,
              text_queue: Tensor, temp: Tensor | float, alpha: float = 0., idx: Tensor | None = None,
-             idx_queue: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
-    "ITC loss of normalised features (B, D) against [momentum batch; queue (D, K)], and the similarities s_i2t, s_t2i (B, B + K)."
+             idx_queue: Tensor | None = None, online_batch: bool = False) -> tuple[Tensor, Tensor, Tensor]:
+    "ITC loss of normalised features (B, D) against [momentum (or online) batch; queue (D, K)], and s_i2t, s_t2i (B, B + K)."
     B, D = image_feat.shape
-    for name, x in [('text_feat', text_feat), ('image_feat_m', image_feat_m), ('text_feat_m', text_feat_m)]: _check_features(name, x, B, D)
+    need_m = not online_batch or alpha > 0                                         # momentum features are used
+    for name, x in [('text_feat', text_feat)] + [('image_feat_m', image_feat_m), ('text_feat_m', text_feat_m)] * need_m:
+        if x is None: raise ValueError(f"itc_loss: {name}: expected a (B, D) tensor (momentum batch or alpha > 0), got None")
+        _check_features(name, x, B, D)
     for name, q in [('image_queue', image_queue), ('text_queue', text_queue)]:
         if q.dim() != 2 or q.shape[0] != D: raise ValueError(f"itc_loss: {name}: expected shape (D, K) = ({D}, K), got {tuple(q.shape)}")
     if not 0 <= alpha <= 1: raise ValueError(f"itc_loss: alpha: expected a float in [0, 1], got {alpha}")
+    image_q, text_q = image_queue.clone().detach(), text_queue.clone().detach()       # (D, K)
     with torch.no_grad():
-        image_all = torch.cat([image_feat_m.t(), image_queue.clone().detach()], 1)       # (D, B + K)
-        text_all = torch.cat([text_feat_m.t(), text_queue.clone().detach()], 1)          # (D, B + K)
         y = itc_targets(B, text_queue.shape[1], idx, idx_queue).to(image_feat.device)   # (B, B + K)
+        y_i2t = y_t2i = y
+        if need_m: image_all, text_all = torch.cat([image_feat_m.t(), image_q], 1), torch.cat([text_feat_m.t(), text_q], 1)
         if alpha > 0:
             y_i2t = alpha * F.softmax(image_feat_m @ text_all / temp, 1) + (1 - alpha) * y
             y_t2i = alpha * F.softmax(text_feat_m @ image_all / temp, 1) + (1 - alpha) * y
-        else: y_i2t = y_t2i = y
+    if online_batch: image_all, text_all = torch.cat([image_feat.t(), image_q], 1), torch.cat([text_feat.t(), text_q], 1)
     sim_i2t, sim_t2i = image_feat @ text_all / temp, text_feat @ image_all / temp        # (B, B + K)
     loss_i2t = -(F.log_softmax(sim_i2t, 1) * y_i2t).sum(1).mean()
     loss_t2i = -(F.log_softmax(sim_t2i, 1) * y_t2i).sum(1).mean()
@@ -57,6 +61,7 @@ def itc_loss(image_feat: Tensor, text_feat: Tensor, image_feat_m: Tensor, text_f
 def dequeue_and_enqueue(image_queue: Tensor, text_queue: Tensor, queue_ptr: Tensor, image_feat_m: Tensor, text_feat_m: Tensor,
                         idx_queue: Tensor | None = None, idx: Tensor | None = None) -> None:
     "Write the gathered momentum features (B, D) of every process into the (D, K) queues at `queue_ptr`, and advance it."
+    if image_queue.shape[1] == 0: return                                          # no queue (queue_size = 0)
     image_feats, text_feats = concat_all_gather(image_feat_m), concat_all_gather(text_feat_m)    # (world*B, D)
     n, K = image_feats.shape[0], image_queue.shape[1]
     if K % n: raise ValueError(f"dequeue_and_enqueue: expected the queue size {K} to be a multiple of the global batch, got {n}")

@@ -130,14 +130,19 @@ def forward(self: MPLUG, image: Tensor, text_ids: Tensor, text_mask: Tensor, pre
     with torch.no_grad(): self.temp.clamp_(0.001, 0.5)
     v, h = self.encode_image(image), self.encode_text(text_ids, text_mask)           # (B, N_v, d), (B, L, d)
     image_feat, text_feat = self.image_feature(v), self.text_feature(h)              # (B, embed_dim)
+    online = self.cfg.itc_batch == 'online'
+    need_m = not online or alpha > 0 or self.cfg.queue_size > 0                    # momentum features are used
+    v_m = image_feat_m = text_feat_m = None
     with torch.no_grad():
         if self.training: self.momentum_update()
-        v_m = self.encode_image(image, momentum=True)
-        image_feat_m = self.image_feature(v_m, momentum=True)
-        text_feat_m = self.text_feature(self.encode_text(text_ids, text_mask, momentum=True), momentum=True)
+        if need_m:
+            v_m = self.encode_image(image, momentum=True)
+            image_feat_m = self.image_feature(v_m, momentum=True)
+            text_feat_m = self.text_feature(self.encode_text(text_ids, text_mask, momentum=True), momentum=True)
     loss_itc, sim_i2t, sim_t2i = itc_loss(image_feat, text_feat, image_feat_m, text_feat_m, self.image_queue,
-                                          self.text_queue, self.temp, alpha)
-    if self.training: dequeue_and_enqueue(self.image_queue, self.text_queue, self.queue_ptr, image_feat_m, text_feat_m)
+                                          self.text_queue, self.temp, alpha, online_batch=online)
+    if self.training and need_m:
+        dequeue_and_enqueue(self.image_queue, self.text_queue, self.queue_ptr, image_feat_m, text_feat_m)
     # ITM: B true pairs, 2B hard negatives
     neg_image, neg_text = itm_negatives(sim_i2t, sim_t2i)
     images_neg, texts_neg, atts_neg = itm_pairs(v, h, text_mask, neg_image, neg_text)
