@@ -36,7 +36,9 @@ def itc_loss(image_feat: Tensor, text_feat: Tensor, image_feat_m: Tensor, text_f
     "ITC loss of normalised features (B, D) against [momentum (or online) batch; queue (D, K)], and s_i2t, s_t2i (B, B + K)."
     B, D = image_feat.shape
     need_m = not online_batch or alpha > 0                                         # momentum features are used
-    for name, x in [('text_feat', text_feat)] + [('image_feat_m', image_feat_m), ('text_feat_m', text_feat_m)] * need_m:
+    checks = [('text_feat', text_feat)]
+    if need_m: checks += [('image_feat_m', image_feat_m), ('text_feat_m', text_feat_m)]
+    for name, x in checks:
         if x is None: raise ValueError(f"itc_loss: {name}: expected a (B, D) tensor (momentum batch or alpha > 0), got None")
         _check_features(name, x, B, D)
     for name, q in [('image_queue', image_queue), ('text_queue', text_queue)]:
