@@ -12,7 +12,7 @@ from .config import get_config
 from .data import shapesworld_dataset, shapesworld_texts, train_tokenizer, load_tokenizer, tokenize, SPECIAL_TOKENS
 from .losses import prefix_lm_inputs
 from .model import MPLUG
-from .learner import Learner, get_rank, mix_seed, read_metrics, plot_metrics
+from .learner import Learner, get_rank, mix_seed, read_metrics, plot_metrics, list_checkpoints
 
 # %% auto #0
 __all__ = ['PretrainLoss', 'itc_features', 'recall_at_k', 'zero_shot_retrieval', 'pretrain', 'itm_examples', 'mlm_predictions',
@@ -69,8 +69,8 @@ def zero_shot_retrieval(model: MPLUG, ds, tokenizer, n_images: int | None = 1000
 # %% ../nbs/12_pretrain.ipynb #bf395c09
 def pretrain(data, out, preset: str = 'tiny', steps: int = 1000, minutes: float | None = None, batch_size: int = 32,
              lr: float = 5e-4, warmup_steps: int = 100, weight_decay: float = 0.02, eval_every: int = 100,
-             eval_images: int = 1000, seed: int = 0, progress: bool = True, **overrides) -> dict:
-    "Pre-train `preset` on the ShapesWorld folder `data` into `out`; returns {'metrics', 'evals', 'model', 'tokenizer'}."
+             eval_images: int = 1000, seed: int = 0, progress: bool = True, device=None, resume: bool = False, **overrides) -> dict:
+    "Pre-train `preset` on the ShapesWorld folder `data` into `out` (`resume`: continue from its newest checkpoint); returns {'metrics', 'evals', 'model', 'tokenizer'}."
     data, out = Path(data), Path(out)
     if not (data / 'stats.json').is_file():
         raise FileNotFoundError(f"pretrain: expected a ShapesWorld folder at {data} (with stats.json); make one with "
@@ -85,13 +85,18 @@ def pretrain(data, out, preset: str = 'tiny', steps: int = 1000, minutes: float 
     learn = Learner(model, train_ds, PretrainLoss(tok, steps_per_epoch, cfg.alpha, cfg.max_position_embeddings, seed),
                     batch_size=batch_size, collate_fn=train_ds.collate_fn(tok, max_length=cfg.max_position_embeddings, truncation=True),
                     lr=lr, weight_decay=weight_decay, max_steps=steps, warmup_steps=warmup_steps, out=out / 'checkpoints',
-                    keep=1, seed=seed, progress=progress)
-    evals, t0 = [], time.time()
+                    keep=1, seed=seed, progress=progress, device=device)
+    evals = read_metrics(out / 'eval.jsonl') if resume and (out / 'eval.jsonl').is_file() else []
+    if resume and list_checkpoints(out / 'checkpoints'):
+        learn.fit(resume=True, stop_at=0)                                          # restore only
+        evals = [e for e in evals if e['step'] <= learn.step]
+    else: evals = []
+    t0 = time.time() - (evals[-1]['wall_s'] if evals else 0.)                     # wall time counts across resumptions
     def evaluate():
         evals.append({'step': learn.step, 'wall_s': round(time.time() - t0, 1), **zero_shot_retrieval(learn.model, test_ds, tok, eval_images)})
         (out / 'eval.jsonl').write_text(''.join(json.dumps(e) + '\n' for e in evals))
     out.mkdir(parents=True, exist_ok=True)
-    evaluate()
+    if not evals: evaluate()
     while learn.step < steps and (minutes is None or time.time() - t0 < 60 * minutes):
         chunk = eval_every
         if minutes is not None and learn.step > 0:                                 # do not run far past the time limit
@@ -148,7 +153,9 @@ def main(argv=None):
     p.add_argument('--eval_every', type=int, default=100)
     p.add_argument('--eval_images', type=int, default=1000)
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--device', default=None, help='cpu, cuda, cuda:1, ... (default: a GPU when there is one)')
+    p.add_argument('--resume', action='store_true', help='continue from the newest checkpoint in OUT/checkpoints')
     a = p.parse_args(argv)
     res = pretrain(a.data, a.out, a.preset, a.steps, a.minutes, a.batch_size, a.lr, a.warmup_steps, eval_every=a.eval_every,
-                   eval_images=a.eval_images, seed=a.seed)
+                   eval_images=a.eval_images, seed=a.seed, device=a.device, resume=a.resume)
     for e in res['evals']: print(json.dumps(e))
