@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.mplug_nb-installed
-OUT ?= runs/shapesworld
+OUT ?= runs/main
 
 .PHONY: env run test nbtest pytest sync readme clean-env
 
@@ -17,9 +17,9 @@ $(STAMP): settings.ini setup.py
 
 env: $(STAMP)
 
-## The main job: for now, generate a ShapesWorld sample and draw it (later issues: train and evaluate).
+## The main job: ShapesWorld, pre-training, every task fine-tuned and measured, a report (demo budget, ~15 min).
 run: env
-	$(BIN)/mplug_nb_run --out $(OUT)
+	$(BIN)/mplug_nb_run --out $(OUT) --resume
 
 ## Every test: the notebooks (nbdev_test) and the tests that do not fit in a notebook (pytest).
 test: env nbtest pytest

@@ -31,22 +31,26 @@ def test_readme_is_index_notebook():
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+SCRIPTS = ('mplug_nb_shapes', 'mplug_nb_run', 'mplug_nb_bench', 'mplug_nb_pretrain', 'mplug_nb_finetune', 'mplug_nb_eval',
+           'mplug_nb_results', 'mplug_nb_ablation', 'mplug_nb_caption', 'mplug_nb_vqa', 'mplug_nb_ground')
+
 def test_installed_package_imports_and_scripts(tmp_path):
     code = ('import mplug_nb; from mplug_nb.shapes import *; from mplug_nb.data import *; from mplug_nb.model import *; '
             'from mplug_nb.generation import *; from mplug_nb.learner import *; from mplug_nb.pretrain import *; print(mplug_nb.__version__)')
     r = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    for script in ('mplug_nb_shapes', 'mplug_nb_run', 'mplug_nb_bench', 'mplug_nb_pretrain'):
+    for script in SCRIPTS:
         r = subprocess.run([str(BIN/script), '--help'], cwd=tmp_path, capture_output=True, text=True)
         assert r.returncode == 0 and r.stdout.startswith(f'usage: {script}'), (script, r.stdout, r.stderr)
 
 
-def test_main_job_writes_a_sample(tmp_path):
-    r = subprocess.run([str(BIN/'mplug_nb_run'), '--out', str(tmp_path/'run'), '--n_images', '40'],
-                       capture_output=True, text=True, env={**os.environ, 'MPLBACKEND': 'Agg'})
-    assert r.returncode == 0, r.stderr
-    assert (tmp_path/'run'/'sample.png').stat().st_size > 1000
-    assert (tmp_path/'run'/'shapesworld'/'stats.json').exists()
+def test_main_job_keeps_an_existing_run(tmp_path):
+    # the whole job runs in nbs/90_run (on a nano model); here: the installed command refuses to overwrite a run
+    (tmp_path/'run').mkdir(); (tmp_path/'run'/'times.json').write_text('{}')
+    r = subprocess.run([str(BIN/'mplug_nb_run'), '--out', str(tmp_path/'run')], capture_output=True, text=True,
+                       env={**os.environ, 'MPLBACKEND': 'Agg'})
+    assert r.returncode != 0 and 'pass --resume' in r.stderr, r.stderr[-2000:]
+    assert (tmp_path/'run'/'times.json').read_text() == '{}'
 
 
 def test_nbdev_proc_nbs_processes_every_notebook():
