@@ -137,7 +137,7 @@ def load_task_model(path, device='cpu', task: str | None = None) -> tuple[nn.Mod
         model = t.build(model)
         missing, unexpected = load_model(model, str(path / 'model.safetensors'), strict=False)
     if unexpected or (missing and saved == name):
-        raise ValueError(f"load_task_model: {path / 'model.safetensors'} does not fit task {name!r}: missing {missing[:6]}, unexpected {unexpected[:6]}")
+        raise ValueError(f"load_task_model: {path / 'model.safetensors'} does not fit task {name!r}: missing {sorted(missing)[:6]}, unexpected {sorted(unexpected)[:6]}")
     return model.to(device).eval(), t
 
 # %% ../nbs/13_finetune.ipynb #b3e74426
@@ -247,8 +247,8 @@ def cached_finetune(task: str, data, pretrained, out, **kwargs) -> dict:
 # %% ../nbs/13_finetune.ipynb #19751b61
 EXPERIMENTS = {   # task: (starting point, headline metrics, {budget: steps}, finetune keyword arguments)
     'caption': ('pretrained', ['CIDEr', 'Bleu_4'], {'demo': 60, 'quick': 300, 'full': 1800}, dict(eval_every=100, eval_limit=100)),
-    'caption_scst': ('caption', ['CIDEr', 'Bleu_4'], {'demo': 10, 'quick': 60, 'full': 360},
-                     dict(lr=1e-5, batch_size=16, warmup_steps=5, eval_every=25, eval_limit=100)),
+    'caption_scst': ('caption', ['CIDEr', 'Bleu_4'], {'demo': 10, 'quick': 230, 'full': 1400},
+                     dict(lr=3e-5, batch_size=16, warmup_steps=5, eval_every=25, eval_limit=100)),
     'vqa': ('pretrained', ['overall', 'rank_overall'], {'demo': 60, 'quick': 400, 'full': 2400}, dict(eval_every=100, eval_limit=500)),
     'retrieval': ('pretrained', ['t2i_r1', 'i2t_r1'], {'demo': 30, 'quick': 250, 'full': 1500}, dict(eval_every=50, eval_limit=500)),
     'grounding': ('pretrained', ['acc'], {'demo': 35, 'quick': 175, 'full': 1000}, dict(eval_every=50, eval_limit=200)),

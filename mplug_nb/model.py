@@ -199,8 +199,8 @@ def _from_pretrained(cls, path, device='cpu') -> MPLUG:
     model = cls(MPLUGConfig.load(path / 'config.json')).to(device)
     missing, unexpected = load_model(model, str(path / 'model.safetensors'), strict=False, device=str(device))
     if missing or unexpected:
-        raise ValueError(f"from_pretrained: {path / 'model.safetensors'} does not fit its config: missing keys {missing[:8]}, "
-                         f"unexpected keys {unexpected[:8]}")
+        raise ValueError(f"from_pretrained: {path / 'model.safetensors'} does not fit its config: missing keys {sorted(missing)[:8]}, "
+                         f"unexpected keys {sorted(unexpected)[:8]}")
     return model
 
 MPLUG.save_pretrained, MPLUG.from_pretrained = save_pretrained, classmethod(_from_pretrained)
