@@ -12,9 +12,10 @@ from .vit import VisionTransformer
 from .text import BertEncoder
 
 # %% auto #0
-__all__ = ['FUSION_BENCH_DESIGNS', 'median_time', 'count_flops', 'matmul_gflops', 'time_pair', 'bench_vit', 'bench_control',
-           'bench_bert', 'bench_encoders', 'format_results', 'bench_generate', 'bench_fusion', 'format_fusion',
-           'train_step_stats', 'bench_pretrain', 'format_pretrain', 'main']
+__all__ = ['FUSION_BENCH_DESIGNS', 'PEAK_BF16_TFLOPS', 'median_time', 'count_flops', 'matmul_gflops', 'time_pair', 'bench_vit',
+           'bench_control', 'bench_bert', 'bench_encoders', 'format_results', 'bench_generate', 'bench_fusion',
+           'format_fusion', 'train_step_stats', 'bench_pretrain', 'format_pretrain', 'time_to_accuracy', 'format_tta',
+           'matmul_tflops', 'bench_gpu', 'format_gpu', 'main']
 
 # %% ../nbs/95_bench.ipynb #7eb9cb16
 def median_time(fn, warmup: int = 2, reps: int = 5) -> float:
@@ -241,21 +242,32 @@ def _synthetic_batch(cfg, batch: int, image_size: int, length: int = 30, prefix:
                 prefix_mask=torch.ones(batch, prefix, dtype=torch.long), target_ids=t,
                 target_mask=torch.ones(batch, target, dtype=torch.long), labels=t.clone())
 
-def train_step_stats(preset: str, batch: int, image_size: int | None = None, steps: int = 3, threads: int = 2) -> dict:
-    "Seconds per pre-training step (median of `steps` after one warm-up), samples/s and this process's peak RSS (MB)."
+def _sync(device) -> None:
+    "Wait for the device's queued work (CUDA runs asynchronously; a CPU needs nothing)."
+    if torch.device(device).type == 'cuda': torch.cuda.synchronize(device)
+
+def train_step_stats(preset: str, batch: int, image_size: int | None = None, steps: int = 3, threads: int = 2,
+                     device='cpu', dtype: torch.dtype | None = None) -> dict:
+    "Seconds per pre-training step (median of `steps` after one warm-up), samples/s, the step's FLOPs and achieved GFLOP/s, and peak memory (MB: resident on a CPU, allocated on CUDA); `dtype` autocasts (bf16)."
     torch.set_num_threads(threads); torch.manual_seed(0)
     cfg = get_config(preset, **({} if image_size is None else dict(image_size=image_size)))
-    model = MPLUG(cfg).train()
+    model = MPLUG(cfg).to(device).train()
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
-    b = _synthetic_batch(cfg, batch, cfg.image_size)
+    b = {k: v.to(device) for k, v in _synthetic_batch(cfg, batch, cfg.image_size).items()}
+    def step():
+        with torch.autocast(torch.device(device).type, dtype=dtype, enabled=dtype is not None):
+            loss = model(**b, alpha=0.4)['loss']
+        loss.backward(); opt.step(); opt.zero_grad(set_to_none=True)
     times = []
     for k in range(steps + 1):
-        t = time.perf_counter()
-        model(**b, alpha=0.4)['loss'].backward(); opt.step(); opt.zero_grad(set_to_none=True)
+        _sync(device); t = time.perf_counter(); step(); _sync(device)
         if k: times.append(time.perf_counter() - t)
+    with FlopCounterMode(display=False) as fc: step()                        # forward, backward (the optimizer adds none)
     s = statistics.median(times)
-    return dict(preset=preset, batch=batch, image_size=cfg.image_size, s_per_step=s, samples_per_s=batch / s,
-                peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    cuda = torch.device(device).type == 'cuda'
+    peak = torch.cuda.max_memory_allocated(device) / 2**20 if cuda else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return dict(preset=preset, batch=batch, image_size=cfg.image_size, device=str(device), dtype=str(dtype or 'float32').replace('torch.', ''),
+                s_per_step=s, samples_per_s=batch / s, flops=fc.get_total_flops(), gflops=fc.get_total_flops() / s / 1e9, peak_mb=peak)
 
 def bench_pretrain(runs=(('tiny', 32, None), ('base', 2, 256)), steps: int = 3, threads: int = 2) -> list[dict]:
     "`train_step_stats` of each (preset, batch, image_size) in `runs`, each in a fresh process."
@@ -265,20 +277,93 @@ def bench_pretrain(runs=(('tiny', 32, None), ('base', 2, 256)), steps: int = 3, 
 
 def format_pretrain(rows: list[dict]) -> str:
     "A plain-text table of `bench_pretrain`."
-    lines = [f"{'preset':<8}{'batch':>6}{'px':>6}{'s/step':>9}{'samples/s':>11}{'peak MB':>10}"]
-    lines += [f"{r['preset']:<8}{r['batch']:>6}{r['image_size']:>6}{r['s_per_step']:>9.2f}{r['samples_per_s']:>11.1f}{r['peak_mb']:>10.0f}" for r in rows]
+    lines = [f"{'preset':<8}{'batch':>6}{'px':>6}{'s/step':>9}{'samples/s':>11}{'GFLOP/s':>9}{'peak MB':>10}"]
+    lines += [f"{r['preset']:<8}{r['batch']:>6}{r['image_size']:>6}{r['s_per_step']:>9.2f}{r['samples_per_s']:>11.1f}{r['gflops']:>9.1f}"
+              f"{r['peak_mb']:>10.0f}" for r in rows]
     return '\n'.join(lines)
+
+# %% ../nbs/95_bench.ipynb #86d5dcd4
+import json
+from pathlib import Path
+from .finetune import EXPERIMENTS, runs_dir
+
+# %% ../nbs/95_bench.ipynb #dc98d61a
+def _curve_time(point: dict) -> float:
+    "Training seconds of a curve point: `train_s` (fine-tuning) or `wall_s` (pre-training)."
+    return point['train_s'] if 'train_s' in point else point['wall_s']
+
+def time_to_accuracy(runs=None, budget: str = 'quick', fraction: float = 0.9) -> list[dict]:
+    "Per finished run of `budget` under `runs` (pre-training, then each task of `EXPERIMENTS`): its headline validation metric at the start and at its best, and the training seconds and steps to first reach `fraction` of that gain."
+    if not 0 < fraction <= 1: raise ValueError(f"time_to_accuracy: fraction: expected a number in (0, 1], got {fraction}")
+    runs = Path(runs or runs_dir())
+    found = [('pretrain', runs / f'pretrain_{budget}', 't2i_r1')]
+    for task in EXPERIMENTS:
+        res = runs / budget / task / 'results.json'
+        if res.is_file(): found.append((task, runs / budget / task, json.loads(res.read_text())['metric']))
+    rows = []
+    for name, out, metric in found:
+        if not (out / 'eval.jsonl').is_file(): continue
+        curve = [p for p in map(json.loads, (out / 'eval.jsonl').read_text().splitlines()) if metric in p]
+        if len(curve) < 2: continue
+        start, best = curve[0][metric], max(p[metric] for p in curve)
+        goal = start + fraction * (best - start)
+        hit = next(p for p in curve if p[metric] >= goal)
+        rows.append(dict(run=name, metric=metric, start=start, best=best, goal=goal, step=hit['step'], seconds=_curve_time(hit),
+                         s_per_step=_curve_time(curve[-1]) / max(1, curve[-1]['step'])))
+    return rows
+
+def format_tta(rows: list[dict]) -> str:
+    "A plain-text table of `time_to_accuracy`."
+    if not rows: return 'no finished runs found (make them with mplug_nb_run or the task notebooks)'
+    lines = [f"{'run':<17}{'metric':<14}{'start':>7}{'best':>7}{'90% at step':>12}{'seconds':>9}{'s/step':>8}"]
+    lines += [f"{r['run']:<17}{r['metric']:<14}{r['start']:>7.1f}{r['best']:>7.1f}{r['step']:>12}{r['seconds']:>9.0f}{r['s_per_step']:>8.2f}" for r in rows]
+    return '\n'.join(lines)
+
+# %% ../nbs/95_bench.ipynb #a9f6c000
+PEAK_BF16_TFLOPS = {'H200': 989.4, 'H100': 989.4, 'A100': 312.0, 'L40S': 362.1, 'A10G': 70.0, 'L4': 121.0}   # dense, data sheets
+
+def matmul_tflops(n: int = 8192, reps: int = 5, device='cuda', dtype=torch.bfloat16) -> float:
+    "TFLOP/s of a plain (n, n) @ (n, n) matrix product in `dtype` on `device`."
+    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
+    def mm(): a @ b; _sync(device)
+    return 2 * n ** 3 / median_time(mm, reps=reps) / 1e12
+
+def bench_gpu(preset: str = 'base', batch: int = 32, image_size: int = 256, steps: int = 10, device=None, matmul_n: int = 8192) -> dict:
+    "bf16 pre-training throughput of `preset` and its MFU against the vendor peak and a measured bf16 matmul; 'not measured' without CUDA."
+    device = device or ('cuda' if torch.cuda.is_available() else None)
+    name = f'{preset} bf16 pre-training, batch {batch}, {image_size} px'
+    if device is None: return dict(name=name, measured=False, why='not measured on this machine (no CUDA device)')
+    r = train_step_stats(preset, batch, image_size, steps, threads=torch.get_num_threads(), device=device, dtype=torch.bfloat16)
+    chip = torch.cuda.get_device_name(device) if torch.device(device).type == 'cuda' else 'cpu'
+    vendor = next((v for k, v in PEAK_BF16_TFLOPS.items() if k in chip), None)
+    measured = matmul_tflops(matmul_n, device=device)
+    return dict(name=name, measured=True, chip=chip, **r, matmul_tflops=measured, mfu_matmul=r['gflops'] / 1e3 / measured,
+                mfu_vendor=None if vendor is None else r['gflops'] / 1e3 / vendor, vendor_tflops=vendor)
+
+def format_gpu(r: dict) -> str:
+    "Plain text of `bench_gpu`."
+    if not r['measured']: return f"{r['name']}: {r['why']}\nMFU ({r['name']}): {r['why']}"
+    mfu_v = 'no data-sheet peak for this chip' if r['mfu_vendor'] is None else f"{100 * r['mfu_vendor']:.1f}% of {r['vendor_tflops']:.0f} TFLOP/s (data sheet)"
+    return (f"{r['name']} on {r['chip']}: {r['samples_per_s']:.1f} samples/s, {r['s_per_step'] * 1e3:.0f} ms/step, peak {r['peak_mb']:.0f} MB\n"
+            f"MFU: {r['gflops'] / 1e3:.1f} TFLOP/s = {mfu_v}; {100 * r['mfu_matmul']:.1f}% of a measured bf16 matmul ({r['matmul_tflops']:.1f} TFLOP/s)")
 
 # %% ../nbs/95_bench.ipynb #5a203b73
 def main(argv=None):
     "Console script `mplug_nb_bench`."
     p = argparse.ArgumentParser(prog='mplug_nb_bench', description='mplug_nb benchmarks: ratios of our time to a reference, measured side by side.')
-    p.add_argument('what', choices=['encoders', 'generate', 'fusion', 'pretrain'], help='which benchmark')
+    p.add_argument('what', nargs='?', default='all', choices=['all', 'encoders', 'generate', 'fusion', 'pretrain', 'tta', 'gpu'],
+                   help='which benchmark (default: all of them, about 15 minutes on 2 cores)')
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--batch', type=int, default=8)
     p.add_argument('--reps', type=int, default=10)
+    p.add_argument('--runs', default=None, help='where the runs for time-to-accuracy are (default: runs/)')
     a = p.parse_args(argv)
-    if a.what == 'encoders': print(format_results(bench_encoders(a.threads, a.batch, a.reps)))
-    if a.what == 'generate': print(format_results(bench_generate(a.threads, a.batch, reps=a.reps)))
-    if a.what == 'fusion': print(format_fusion(bench_fusion(threads=a.threads, batch=a.batch, reps=a.reps)))
-    if a.what == 'pretrain': print(format_pretrain(bench_pretrain(threads=a.threads)))
+    torch.set_num_threads(a.threads)
+    every = a.what == 'all'
+    def section(title, text): print(f"== {title}\n{text}\n", flush=True)
+    if every or a.what == 'encoders': section('encoders (ours / timm, ours / HF)', format_results(bench_encoders(a.threads, a.batch, a.reps)))
+    if every or a.what == 'generate': section('generation (cached / uncached, ours / HF BLIP)', format_results(bench_generate(a.threads, a.batch, reps=a.reps if a.what == 'generate' else 3)))
+    if every or a.what == 'fusion': section('fusion designs (time and MACs / skip)', format_fusion(bench_fusion(get_config('base'), threads=a.threads, batch=a.batch, reps=a.reps if a.what == 'fusion' else 3)))
+    if every or a.what == 'pretrain': section('pre-training throughput (CPU)', format_pretrain(bench_pretrain(threads=a.threads)))
+    if every or a.what == 'tta': section('time to accuracy (runs/quick)', format_tta(time_to_accuracy(a.runs)))
+    if every or a.what == 'gpu': section('GPU', format_gpu(bench_gpu()))

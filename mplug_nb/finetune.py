@@ -103,12 +103,17 @@ def get_task(name: str, tokenizer, cfg: MPLUGConfig) -> Task:
 
 # %% ../nbs/13_finetune.ipynb #ec1a0835
 def load_pretrained(path, device='cpu') -> tuple[MPLUG, object]:
-    "The `MPLUG` and tokenizer saved in folder `path` (by `pretrain` or `save_pretrained` + `tokenizer.save_pretrained`)."
+    "The `MPLUG` and tokenizer in folder `path`: a pre-trained one (`pretrain`), or a fine-tuned one with its task's additions left out."
     path = Path(path)
     if not (path / 'vocab.txt').is_file():
         raise FileNotFoundError(f"load_pretrained: expected a model folder with vocab.txt, config.json and model.safetensors "
                                 f"(written by mplug_nb_pretrain into OUT/model), got {path}")
-    return MPLUG.from_pretrained(path, device), load_tokenizer(path)
+    if not (path / 'task.json').is_file(): return MPLUG.from_pretrained(path, device), load_tokenizer(path)
+    model, t = load_task_model(path, device)               # a fine-tuned folder (save_task_model): its MPLUG part
+    base = MPLUG(t.cfg).to(device)
+    missing, _ = base.load_state_dict(model.state_dict(), strict=False)      # what the task added (a head, a queue) is left out
+    if missing: raise ValueError(f"load_pretrained: {path} lacks MPLUG weights {sorted(missing)[:6]}")
+    return base, t.tok
 
 def save_task_model(model: nn.Module, task: Task, out) -> Path:
     "Write the fine-tuned `model` of `task` into folder `out`: config.json, model.safetensors, tokenizer, task.json."
@@ -129,14 +134,11 @@ def load_task_model(path, device='cpu', task: str | None = None) -> tuple[nn.Mod
     if name is None: raise ValueError(f"load_task_model: {path} is a pre-trained model without task.json; pass task=")
     cfg, tok = MPLUGConfig.load(path / 'config.json'), load_tokenizer(path)
     t = get_task(name, tok, cfg)
-    model = MPLUG(cfg)
-    if saved is None or saved != name:                                   # pre-trained weights, or another task's: zero-shot
-        missing, unexpected = load_model(model, str(path / 'model.safetensors'), strict=False)
-        model = t.build(model)
-    else:
-        model = t.build(model)
-        missing, unexpected = load_model(model, str(path / 'model.safetensors'), strict=False)
-    if unexpected or (missing and saved == name):
+    if saved != name:                          # pre-trained weights, or another task's model without its additions: zero-shot
+        return t.build(load_pretrained(path)[0]).to(device).eval(), t
+    model = t.build(MPLUG(cfg))
+    missing, unexpected = load_model(model, str(path / 'model.safetensors'), strict=False)
+    if missing or unexpected:
         raise ValueError(f"load_task_model: {path / 'model.safetensors'} does not fit task {name!r}: missing {sorted(missing)[:6]}, unexpected {sorted(unexpected)[:6]}")
     return model.to(device).eval(), t
 
@@ -251,10 +253,10 @@ EXPERIMENTS = {   # task: (starting point, headline metrics, {budget: steps}, fi
                      dict(lr=3e-5, batch_size=16, warmup_steps=5, eval_every=25, eval_limit=100)),
     'vqa': ('pretrained', ['overall', 'rank_overall'], {'demo': 60, 'quick': 400, 'full': 2400}, dict(eval_every=100, eval_limit=500)),
     'retrieval': ('pretrained', ['t2i_r1', 'i2t_r1'], {'demo': 30, 'quick': 250, 'full': 1500}, dict(eval_every=50, eval_limit=500)),
-    'grounding': ('pretrained', ['acc'], {'demo': 35, 'quick': 175, 'full': 1000}, dict(eval_every=50, eval_limit=200)),
-    'nlvr': ('pretrained', ['acc'], {'demo': 20, 'quick': 100, 'full': 600}, dict(eval_every=25, eval_limit=200)),
-    'videoqa': ('vqa', ['rank_overall', 'overall'], {'demo': 8, 'quick': 40, 'full': 240}, dict(eval_every=10, eval_limit=100)),
-    'video_retrieval': ('pretrained', ['t2i_r1', 'i2t_r1'], {'demo': 6, 'quick': 30, 'full': 180}, dict(eval_every=10, eval_limit=100)),
+    'grounding': ('pretrained', ['acc', 'miou'], {'demo': 35, 'quick': 500, 'full': 2000}, dict(eval_every=100, eval_limit=200)),
+    'nlvr': ('pretrained', ['acc'], {'demo': 20, 'quick': 300, 'full': 1500}, dict(eval_every=100, eval_limit=200)),
+    'videoqa': ('vqa', ['rank_overall', 'overall'], {'demo': 8, 'quick': 90, 'full': 540}, dict(eval_every=30, eval_limit=100)),
+    'video_retrieval': ('retrieval', ['t2i_r1', 'i2t_r1'], {'demo': 6, 'quick': 125, 'full': 540}, dict(eval_every=25, eval_limit=50)),
 }
 
 def run_experiment(task: str, budget: str = 'quick', runs=None, **overrides) -> dict:

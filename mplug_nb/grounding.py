@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 from PIL import Image
-from .data import location_token_ids, load_image, letterbox, tokenize
+from .data import location_token_ids, load_image, letterbox, tokenize, read_json
 from .generation import greedy_search, allowed_tokens
 from .text import MASK_VALUE
 from .viz import denormalize

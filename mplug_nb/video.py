@@ -18,7 +18,7 @@ from .retrieval import RetrievalTask, retrieval_loss
 
 # %% auto #0
 __all__ = ['video_tokens', 'frame_cls', 'video_feature', 'single_answer_entries', 'VideoQATask', 'VideoRetrievalDataset',
-           'VideoModel', 'VideoRetrievalTask', 'as_pretrained', 'load_video_model']
+           'VideoModel', 'VideoRetrievalTask', 'load_video_model']
 
 # %% ../nbs/19_video.ipynb #217d9959
 def _shape(x) -> str: return f'shape {tuple(x.shape)}' if isinstance(x, Tensor) else type(x).__name__
@@ -175,15 +175,6 @@ class VideoRetrievalTask(RetrievalTask):
         return super().evaluate(VideoModel(model, self.itc_in_itm), ds, indices, blank_images)
 
 # %% ../nbs/19_video.ipynb #921fec67
-def as_pretrained(path, out) -> Path:
-    "The `MPLUG` of the fine-tuned model folder `path`, written to `out` as a pre-trained folder (`finetune`'s start)."
-    model, t = load_task_model(path)
-    base = MPLUG(t.cfg)
-    missing, _ = base.load_state_dict(model.state_dict(), strict=False)      # what the task added is left out
-    if missing: raise ValueError(f"as_pretrained: {path} lacks MPLUG weights {missing[:6]}")
-    base.save_pretrained(out); t.tok.save_pretrained(out)
-    return Path(out)
-
 def load_video_model(path, task: str, device='cpu'):
     "The model in folder `path` (an image task's or a video task's) as a model of the video `task`, and that task."
     model, t = load_task_model(path, device)

@@ -31,6 +31,41 @@ def test_readme_is_index_notebook():
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+def test_exported_modules_have_no_undefined_names():
+    "A name a notebook defines in a cell that is not exported works in the notebook and fails in the module: pyflakes finds it."
+    import ast
+    from pyflakes import checker, messages
+    bad = []
+    for f in sorted((ROOT/'mplug_nb').glob('*.py')):
+        found = checker.Checker(ast.parse(f.read_text(), str(f)), filename=str(f)).messages
+        bad += [f'{f.name}:{m.lineno}: {m.message % m.message_args}' for m in found if isinstance(m, messages.UndefinedName)]
+    assert not bad, '\n'.join(bad)
+
+
+def _own_returns(func) -> list:
+    "The `return <value>` statements of a function's own body (not of functions defined inside it)."
+    import ast
+    found, todo = [], list(func.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)): continue
+        if isinstance(node, ast.Return) and node.value is not None: found.append(node)
+        todo.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def test_console_scripts_return_nothing():
+    "A console script runs sys.exit(fn()): a function that returns a value ends the command with status 1, the value on stderr."
+    import ast, importlib, inspect, textwrap
+    bad = []
+    for entry in settings()['console_scripts'].split():
+        name, target = entry.split('=')
+        module, fn = target.split(':')
+        func = ast.parse(textwrap.dedent(inspect.getsource(getattr(importlib.import_module(module), fn)))).body[0]
+        if _own_returns(func): bad.append(f'{name} -> {target}')
+    assert not bad, bad
+
+
 SCRIPTS = ('mplug_nb_shapes', 'mplug_nb_run', 'mplug_nb_bench', 'mplug_nb_pretrain', 'mplug_nb_finetune', 'mplug_nb_eval',
            'mplug_nb_results', 'mplug_nb_ablation', 'mplug_nb_caption', 'mplug_nb_vqa', 'mplug_nb_ground')
 
