@@ -120,7 +120,7 @@ def main(argv=None):
     "Console script `mplug_nb_run`."
     p = argparse.ArgumentParser(prog='mplug_nb_run', description='The mplug_nb main job: ShapesWorld, pre-training, every task, a report.')
     p.add_argument('--out', default='runs/main', help='output folder (default: runs/main)')
-    p.add_argument('--budget', default='demo', choices=list(BUDGETS), help='demo (~15 min, default), quick (~1 h), full')
+    p.add_argument('--budget', default='demo', choices=list(BUDGETS), help='demo (~20 min, default), quick (~1 h), full')
     p.add_argument('--full', action='store_true', help='the same as --budget full')
     p.add_argument('--tasks', nargs='*', default=list(RUN_TASKS), choices=list(RUN_TASKS))
     p.add_argument('--device', default=None, help='cpu, cuda, cuda:1, ... (default: a GPU when there is one)')
