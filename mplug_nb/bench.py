@@ -15,7 +15,7 @@ from .text import BertEncoder
 __all__ = ['FUSION_BENCH_DESIGNS', 'PEAK_BF16_TFLOPS', 'median_time', 'count_flops', 'matmul_gflops', 'time_pair', 'bench_vit',
            'bench_control', 'bench_bert', 'bench_encoders', 'format_results', 'bench_generate', 'bench_fusion',
            'format_fusion', 'train_step_stats', 'bench_pretrain', 'format_pretrain', 'time_to_accuracy', 'format_tta',
-           'matmul_tflops', 'bench_gpu', 'format_gpu', 'main']
+           'bench_gpu', 'format_gpu', 'main']
 
 # %% ../nbs/95_bench.ipynb #7eb9cb16
 def median_time(fn, warmup: int = 2, reps: int = 5) -> float:
@@ -34,10 +34,15 @@ def count_flops(fn) -> int:
     with torch.inference_mode(), FlopCounterMode(display=False) as fc: fn()
     return fc.get_total_flops()
 
-def matmul_gflops(n: int = 1024, reps: int = 5) -> float:
-    "GFLOP/s of a plain fp32 (n, n) @ (n, n) matrix product on this machine."
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    return 2 * n ** 3 / median_time(lambda: a @ b, reps=reps) / 1e9
+def _sync(device) -> None:
+    "Wait for the device's queued work (CUDA runs asynchronously; a CPU needs nothing)."
+    if torch.device(device).type == 'cuda': torch.cuda.synchronize(device)
+
+def matmul_gflops(n: int = 1024, reps: int = 5, device='cpu', dtype=torch.float32) -> float:
+    "GFLOP/s of a plain (n, n) @ (n, n) matrix product in `dtype` (fp32 by default) on `device` (this CPU by default)."
+    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
+    def mm(): a @ b; _sync(device)
+    return 2 * n ** 3 / median_time(mm, reps=reps) / 1e9
 
 # %% ../nbs/95_bench.ipynb #f61635f7
 def time_pair(ours, ref, warmup: int = 2, reps: int = 5) -> tuple[list, list]:
@@ -242,10 +247,6 @@ def _synthetic_batch(cfg, batch: int, image_size: int, length: int = 30, prefix:
                 prefix_mask=torch.ones(batch, prefix, dtype=torch.long), target_ids=t,
                 target_mask=torch.ones(batch, target, dtype=torch.long), labels=t.clone())
 
-def _sync(device) -> None:
-    "Wait for the device's queued work (CUDA runs asynchronously; a CPU needs nothing)."
-    if torch.device(device).type == 'cuda': torch.cuda.synchronize(device)
-
 def train_step_stats(preset: str, batch: int, image_size: int | None = None, steps: int = 3, threads: int = 2,
                      device='cpu', dtype: torch.dtype | None = None) -> dict:
     "Seconds per pre-training step (median of `steps` after one warm-up), samples/s, the step's FLOPs and achieved GFLOP/s, and peak memory (MB: resident on a CPU, allocated on CUDA); `dtype` autocasts (bf16)."
@@ -285,6 +286,7 @@ def format_pretrain(rows: list[dict]) -> str:
 # %% ../nbs/95_bench.ipynb #86d5dcd4
 import json
 from pathlib import Path
+from .learner import read_metrics
 from .finetune import EXPERIMENTS, runs_dir
 
 # %% ../nbs/95_bench.ipynb #dc98d61a
@@ -303,7 +305,7 @@ def time_to_accuracy(runs=None, budget: str = 'quick', fraction: float = 0.9) ->
     rows = []
     for name, out, metric in found:
         if not (out / 'eval.jsonl').is_file(): continue
-        curve = [p for p in map(json.loads, (out / 'eval.jsonl').read_text().splitlines()) if metric in p]
+        curve = [p for p in read_metrics(out / 'eval.jsonl') if metric in p]
         if len(curve) < 2: continue
         start, best = curve[0][metric], max(p[metric] for p in curve)
         goal = start + fraction * (best - start)
@@ -322,12 +324,6 @@ def format_tta(rows: list[dict]) -> str:
 # %% ../nbs/95_bench.ipynb #a9f6c000
 PEAK_BF16_TFLOPS = {'H200': 989.4, 'H100': 989.4, 'A100': 312.0, 'L40S': 362.1, 'A10G': 70.0, 'L4': 121.0}   # dense, data sheets
 
-def matmul_tflops(n: int = 8192, reps: int = 5, device='cuda', dtype=torch.bfloat16) -> float:
-    "TFLOP/s of a plain (n, n) @ (n, n) matrix product in `dtype` on `device`."
-    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
-    def mm(): a @ b; _sync(device)
-    return 2 * n ** 3 / median_time(mm, reps=reps) / 1e12
-
 def bench_gpu(preset: str = 'base', batch: int = 32, image_size: int = 256, steps: int = 10, device=None, matmul_n: int = 8192) -> dict:
     "bf16 pre-training throughput of `preset` and its MFU against the vendor peak and a measured bf16 matmul; 'not measured' without CUDA."
     device = device or ('cuda' if torch.cuda.is_available() else None)
@@ -336,7 +332,7 @@ def bench_gpu(preset: str = 'base', batch: int = 32, image_size: int = 256, step
     r = train_step_stats(preset, batch, image_size, steps, threads=torch.get_num_threads(), device=device, dtype=torch.bfloat16)
     chip = torch.cuda.get_device_name(device) if torch.device(device).type == 'cuda' else 'cpu'
     vendor = next((v for k, v in PEAK_BF16_TFLOPS.items() if k in chip), None)
-    measured = matmul_tflops(matmul_n, device=device)
+    measured = matmul_gflops(matmul_n, device=device, dtype=torch.bfloat16) / 1e3      # TFLOP/s
     return dict(name=name, measured=True, chip=chip, **r, matmul_tflops=measured, mfu_matmul=r['gflops'] / 1e3 / measured,
                 mfu_vendor=None if vendor is None else r['gflops'] / 1e3 / vendor, vendor_tflops=vendor)
 
@@ -352,7 +348,7 @@ def main(argv=None):
     "Console script `mplug_nb_bench`."
     p = argparse.ArgumentParser(prog='mplug_nb_bench', description='mplug_nb benchmarks: ratios of our time to a reference, measured side by side.')
     p.add_argument('what', nargs='?', default='all', choices=['all', 'encoders', 'generate', 'fusion', 'pretrain', 'tta', 'gpu'],
-                   help='which benchmark (default: all of them, about 15 minutes on 2 cores)')
+                   help='which benchmark (default: all of them, about 12 minutes on 2 cores)')
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--batch', type=int, default=8)
     p.add_argument('--reps', type=int, default=10)
