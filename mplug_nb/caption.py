@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import Dataset
-from .data import collate, load_image, test_transform
+from .data import collate, read_image
 from .decoder import BertLMHeadModel, lm_labels
 from .generation import beam_search
 from .learner import pick_device
@@ -23,7 +23,7 @@ from .finetune import Task, register_task, load_task_model
 __all__ = ['METRICS', 'java_missing', 'spice_missing', 'simple_tokenize', 'ptb_tokenize', 'caption_scores', 'CiderD',
            'caption_length_range', 'decode_captions', 'generate_captions', 'image_refs', 'pixel_features',
            'nearest_neighbour_captions', 'CaptionTask', 'sequence_logprobs', 'scst_loss', 'CaptionImages',
-           'CaptionSCSTTask', 'read_image', 'load_caption_model', 'main']
+           'CaptionSCSTTask', 'load_caption_model', 'main']
 
 # %% ../nbs/14_caption.ipynb #bdac4936
 METRICS = ('Bleu_1', 'Bleu_2', 'Bleu_3', 'Bleu_4', 'METEOR', 'ROUGE_L', 'CIDEr', 'SPICE')
@@ -334,10 +334,6 @@ class CaptionSCSTTask(CaptionTask):
         return {'loss': loss, 'reward': reward.mean()}
 
 # %% ../nbs/14_caption.ipynb #1ed202c1
-def read_image(path, size: int) -> Tensor:
-    "Any image file as the model's input (3, size, size): RGB (transparency on white), official test transform."
-    return test_transform(size)(load_image(path))
-
 def load_caption_model(ckpt, device=None) -> tuple[object, CaptionTask]:
     "The captioning model in folder `ckpt` (CE or SCST; a pre-trained folder loads zero-shot) and its task."
     ckpt = Path(ckpt)
@@ -359,9 +355,9 @@ def main(argv=None):
     a = p.parse_args(argv)
     if a.beam < 1: p.error(f"--beam: expected an int >= 1, got {a.beam}")
     try:
-        img = load_image(a.image)
         model, task = load_caption_model(a.ckpt, a.device)
+        image = read_image(a.image, task.cfg.image_size)
     except (FileNotFoundError, ValueError) as e: p.error(str(e))
-    cap = task.generate(model, test_transform(task.cfg.image_size)(img)[None], beam_size=a.beam)[0]
+    cap = task.generate(model, image[None], beam_size=a.beam)[0]
     print(cap)
     return cap

@@ -25,9 +25,9 @@ __all__ = ['SPECIAL_TOKENS', 'N_RESERVED', 'RANDAUG_OPS', 'CLIP_MEAN', 'CLIP_STD
            'bert_reserved_tokens', 'check_layout', 'read_vocab', 'MPLUGTokenizer', 'vocab_tokens', 'load_tokenizer',
            'tokenize', 'corpus_words', 'train_tokenizer', 'location_token_ids', 'pre_caption', 'pre_question', 'to_rgb',
            'load_image', 'randaug_op', 'RandomAugment', 'train_transform', 'test_transform', 'swap_left_right',
-           'flip_image_text', 'shapesworld_transform', 'read_json', 'iter_entries', 'seeded', 'collate', 'VLDataset',
-           'CaptionDataset', 'PretrainDataset', 'RetrievalDataset', 'answer_weights', 'VQADataset', 'letterbox',
-           'GroundingDataset', 'NLVRDataset', 'uniform_frame_indices', 'list_frames', 'VideoDatasetBase',
+           'flip_image_text', 'shapesworld_transform', 'read_image', 'read_json', 'iter_entries', 'seeded', 'collate',
+           'VLDataset', 'CaptionDataset', 'PretrainDataset', 'RetrievalDataset', 'answer_weights', 'VQADataset',
+           'letterbox', 'GroundingDataset', 'NLVRDataset', 'uniform_frame_indices', 'list_frames', 'VideoDatasetBase',
            'VideoQADataset', 'VideoCaptionDataset', 'dataloader', 'show_batch', 'shapesworld_dataset',
            'shapesworld_texts']
 
@@ -307,6 +307,10 @@ def flip_image_text(img: Image.Image, text: str):
 def shapesworld_transform(size: int) -> T.Compose:
     "ShapesWorld preset: nearest-neighbour resize to (size, size), CLIP normalisation; nothing random, nothing cropped or recoloured."
     return T.Compose([T.Resize((size, size), interpolation=InterpolationMode.NEAREST), T.ToTensor(), T.Normalize(CLIP_MEAN, CLIP_STD)])
+
+def read_image(path, size: int) -> torch.Tensor:
+    "Any image file (grey, palette, transparent, any size) as a model input (3, size, size), resized as the ShapesWorld data."
+    return shapesworld_transform(size)(load_image(path))
 
 # %% ../nbs/02_data.ipynb #5ccf70a6
 _MISSING = object()

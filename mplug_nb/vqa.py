@@ -9,14 +9,14 @@ from collections import Counter, defaultdict
 from pathlib import Path
 import torch
 from torch import Tensor
-from .data import read_json, tokenize, load_image, shapesworld_transform
+from .data import read_json, tokenize, read_image
 from .decoder import BertLMHeadModel, lm_labels
 from .generation import beam_search, rank_answer
 from .finetune import Task, register_task, load_task_model
 
 # %% auto #0
 __all__ = ['answer_loss', 'process_punctuation', 'process_digit_article', 'normalize_answer', 'vqa_accuracy', 'decode',
-           'question_entries', 'VQATask', 'vqa_scores', 'read_image', 'answer', 'main']
+           'question_entries', 'VQATask', 'vqa_scores', 'answer', 'main']
 
 # %% ../nbs/15_vqa.ipynb #dd4e3efe
 def answer_loss(decoder: BertLMHeadModel, memory: Tensor, memory_mask: Tensor, answer_ids: Tensor, answer_mask: Tensor,
@@ -154,10 +154,6 @@ def vqa_scores(preds: dict, entries: list[dict]) -> dict:
     return out
 
 # %% ../nbs/15_vqa.ipynb #babcf98b
-def read_image(path, size: int) -> Tensor:
-    "Any image file as the model's input (3, size, size): RGB (transparency on white), resized as ShapesWorld's test transform."
-    return shapesworld_transform(size)(load_image(path))
-
 @torch.no_grad()
 def answer(model, task: VQATask, image: Tensor, question: str, rank: bool = False) -> str:
     "The model's answer to `question` about `image` (3, H, W)."
