@@ -4,9 +4,8 @@
 
 # %% ../nbs/15_vqa.ipynb #8cf84767
 from __future__ import annotations
-import argparse, json, re
+import argparse, re
 from collections import Counter, defaultdict
-from pathlib import Path
 import torch
 from torch import Tensor
 from .data import read_json, tokenize, read_image
