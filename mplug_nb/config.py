@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_config.ipynb #58a55a62
 from __future__ import annotations
-import json, dataclasses, math
+import json, math
 from dataclasses import dataclass, asdict, fields
 from pathlib import Path
 from fastcore.basics import patch

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn, Tensor
 from fastcore.basics import patch
 from .config import MPLUGConfig, get_config
-from .text import BertEncoder, TextOutput, init_bert_weights, load_checked, config_from_hf, hf_config, HF_IGNORED
+from .text import BertEncoder, init_bert_weights, load_checked, config_from_hf, hf_config, HF_IGNORED
 
 # %% auto #0
 __all__ = ['BertPredictionHeadTransform', 'BertLMPredictionHead', 'BertOnlyMLMHead', 'DecoderOutput', 'BertLMHeadModel',

@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse, json, math, random, time
 from pathlib import Path
 import torch
-import torch.nn.functional as F
 from .config import get_config
 from .data import shapesworld_dataset, shapesworld_texts, train_tokenizer, load_tokenizer, tokenize, SPECIAL_TOKENS
 from .losses import prefix_lm_inputs
