@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_finetune.ipynb #efcd517d
 from __future__ import annotations
-import argparse, importlib, json, math, os, time
+import argparse, importlib, json, os, time
 from pathlib import Path
 import torch
 import torch.nn as nn
@@ -12,13 +12,13 @@ from safetensors.torch import save_model, load_model
 from .config import MPLUGConfig
 from .data import load_tokenizer, shapesworld_dataset, read_json
 from .model import MPLUG
-from .learner import Learner, read_metrics, plot_metrics, pick_device, list_checkpoints
+from .learner import Learner, read_metrics, pick_device, list_checkpoints
 
 # %% auto #0
 __all__ = ['IMAGE_KEYS', 'TASK_MODULES', 'TASKS', 'BUDGETS', 'EXPERIMENTS', 'blank', 'Task', 'entry_flag_indices',
            'register_task', 'get_task', 'load_pretrained', 'save_task_model', 'load_task_model', 'finetune',
            'evaluate_task', 'runs_dir', 'experiment_world', 'experiment_pretrained', 'load_run', 'cached_finetune',
-           'run_experiment', 'plot_curve', 'finetune_main', 'eval_main']
+           'run_experiment', 'plot_curve', 'metrics_table', 'run_time', 'show_run', 'finetune_main', 'eval_main']
 
 # %% ../nbs/13_finetune.ipynb #8be45b5d
 IMAGE_KEYS = ('image', 'image0', 'image1', 'video')
@@ -249,7 +249,7 @@ def cached_finetune(task: str, data, pretrained, out, **kwargs) -> dict:
 # %% ../nbs/13_finetune.ipynb #19751b61
 EXPERIMENTS = {   # task: (starting point, headline metrics, {budget: steps}, finetune keyword arguments)
     'caption': ('pretrained', ['CIDEr', 'Bleu_4'], {'demo': 60, 'quick': 300, 'full': 1800}, dict(eval_every=100, eval_limit=100)),
-    'caption_scst': ('caption', ['CIDEr', 'Bleu_4'], {'demo': 10, 'quick': 230, 'full': 1400},
+    'caption_scst': ('caption', ['CIDEr', 'Bleu_4'], {'demo': 10, 'quick': 230, 'full': 900},
                      dict(lr=3e-5, batch_size=16, warmup_steps=5, eval_every=25, eval_limit=100)),
     'vqa': ('pretrained', ['overall', 'rank_overall'], {'demo': 60, 'quick': 400, 'full': 2400}, dict(eval_every=100, eval_limit=500)),
     'retrieval': ('pretrained', ['t2i_r1', 'i2t_r1'], {'demo': 30, 'quick': 250, 'full': 1500}, dict(eval_every=50, eval_limit=500)),
@@ -282,6 +282,22 @@ def plot_curve(curve: list[dict], metric: str, ax=None, label: str | None = None
         ax.axhline(v, color='grey', ls=style, lw=1, label=name)
     ax.set_xlabel('training minutes'); ax.set_ylabel(metric); ax.legend(fontsize=8)
     return ax
+
+# %% ../nbs/13_finetune.ipynb #e5a68788
+def metrics_table(rows: dict, keys: list[str]) -> str:
+    "Rows {name: metrics} as a text table of columns `keys`: floats to one decimal, ints as they are, '-' where a row lacks a key."
+    first, widths = max([10] + [len(name) + 2 for name in rows]), [max(8, len(k) + 2) for k in keys]
+    cell = lambda v, w: f"{'-':>{w}}" if v is None else f'{v:{w}d}' if isinstance(v, int) else f'{v:{w}.1f}'
+    lines = [' ' * first + ''.join(f'{k:>{w}}' for k, w in zip(keys, widths))]
+    return '\n'.join(lines + [f'{name:{first}}' + ''.join(cell(r.get(k), w) for k, w in zip(keys, widths)) for name, r in rows.items()])
+
+def run_time(run: dict) -> str:
+    "How many steps a finished run trained, in how many minutes, and how long its test evaluation took."
+    return f"{run['steps']} steps in {run['train_s'] / 60:.1f} min of training; test evaluation {run['eval_s'] / 60:.1f} min"
+
+def show_run(run: dict, keys: list[str], rows=('test', 'novel', 'text_only', 'prior')) -> None:
+    "Print a finished `finetune` run: its `run_time`, then the `keys` of each of `rows` it has."
+    print(run_time(run)); print(metrics_table({name: run[name] for name in rows if name in run}, keys))
 
 # %% ../nbs/13_finetune.ipynb #c3f0c8d3
 def _common(p):

@@ -5,7 +5,6 @@
 # %% ../nbs/16_retrieval.ipynb #44ad09dc
 from __future__ import annotations
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 from .data import tokenize
 from .losses import itc_loss, dequeue_and_enqueue, itm_negatives, itm_pairs, itm_loss
