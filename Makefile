@@ -17,7 +17,7 @@ $(STAMP): settings.ini setup.py
 
 env: $(STAMP)
 
-## The main job: ShapesWorld, pre-training, every task fine-tuned and measured, a report (demo budget, ~20 min).
+## The main job: ShapesWorld, pre-training, every task fine-tuned and measured, a report (demo budget, about 15 min).
 run: env
 	$(BIN)/mplug_nb_run --out $(OUT) --resume
 

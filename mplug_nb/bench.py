@@ -4,7 +4,8 @@
 
 # %% ../nbs/95_bench.ipynb #9b2679d2
 from __future__ import annotations
-import argparse, copy, statistics, time
+import argparse, copy, statistics, tempfile, time
+from pathlib import Path
 import torch, timm
 from torch.utils.flop_counter import FlopCounterMode
 from transformers import BertConfig, BertModel
@@ -14,8 +15,8 @@ from .text import BertEncoder
 # %% auto #0
 __all__ = ['FUSION_BENCH_DESIGNS', 'PEAK_BF16_TFLOPS', 'median_time', 'count_flops', 'matmul_gflops', 'time_pair', 'bench_vit',
            'bench_control', 'bench_bert', 'bench_encoders', 'format_results', 'bench_generate', 'bench_fusion',
-           'format_fusion', 'train_step_stats', 'bench_pretrain', 'format_pretrain', 'time_to_accuracy', 'format_tta',
-           'bench_gpu', 'format_gpu', 'main']
+           'format_fusion', 'train_step_stats', 'bench_pretrain', 'format_pretrain', 'bench_batching',
+           'format_batching', 'time_to_accuracy', 'format_tta', 'bench_gpu', 'format_gpu', 'main']
 
 # %% ../nbs/95_bench.ipynb #7eb9cb16
 def median_time(fn, warmup: int = 2, reps: int = 5) -> float:
@@ -283,9 +284,47 @@ def format_pretrain(rows: list[dict]) -> str:
               f"{r['peak_mb']:>10.0f}" for r in rows]
     return '\n'.join(lines)
 
+# %% ../nbs/95_bench.ipynb #011040b9
+def bench_batching(tasks=('vqa', 'caption', 'grounding'), images: int = 8, steps: int = 5, threads: int = 2, preset: str = 'tiny',
+                   **overrides) -> list[dict]:
+    "Texts/s of a training step of each task on `images` images with all their texts: each image repeated per text, against image-major."
+    from mplug_nb.shapes import generate
+    from mplug_nb.data import train_tokenizer, shapesworld_texts, ImageMajor
+    from mplug_nb.finetune import get_task
+    torch.set_num_threads(threads)
+    cfg = get_config(preset, **overrides)
+    rows = []
+    with tempfile.TemporaryDirectory() as d:
+        world = Path(d) / 'sw'
+        generate(world, n_images=max(40, 4 * images), size=cfg.image_size, seed=0, n_videos=2)
+        tok = train_tokenizer(shapesworld_texts(world), cfg.vocab_size)
+        for name in tasks:
+            t = get_task(name, tok, cfg)
+            ds = t.dataset(world, 'train'); grouped = ImageMajor(ds)
+            batches = {'repeated': t.collate_fn(ds)([ds[j] for g in range(images) for j in grouped.groups[g]]),
+                       'image-major': t.collate_fn(grouped)([grouped[g] for g in range(images)])}
+            torch.manual_seed(0)
+            model = t.build(MPLUG(cfg)).train()
+            opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
+            def step(b):
+                with torch.inference_mode(False):                              # `time_pair` times under inference mode
+                    loss = t.loss(model, b, 0)['loss']; loss.backward(); opt.step(); opt.zero_grad(set_to_none=True)
+            ta, tb = time_pair(lambda: step(batches['repeated']), lambda: step(batches['image-major']), warmup=1, reps=steps)
+            n = len(batches['repeated']['image'])
+            rep, im = statistics.median(ta), statistics.median(tb)
+            rows.append(dict(task=name, images=images, texts=n, repeated_s=rep, image_major_s=im,
+                             repeated_texts_per_s=n / rep, image_major_texts_per_s=n / im, speedup=rep / im))
+    return rows
+
+def format_batching(rows: list[dict]) -> str:
+    "A plain-text table of `bench_batching`."
+    lines = [f"{'task':<11}{'images':>7}{'texts':>7}{'repeated s':>12}{'image-major s':>15}{'texts/s before':>16}{'after':>8}{'speed-up':>10}"]
+    lines += [f"{r['task']:<11}{r['images']:>7}{r['texts']:>7}{r['repeated_s']:>12.3f}{r['image_major_s']:>15.3f}"
+              f"{r['repeated_texts_per_s']:>16.0f}{r['image_major_texts_per_s']:>8.0f}{r['speedup']:>10.2f}" for r in rows]
+    return '\n'.join(lines)
+
 # %% ../nbs/95_bench.ipynb #86d5dcd4
 import json
-from pathlib import Path
 from .learner import read_metrics
 from .finetune import EXPERIMENTS, runs_dir
 
@@ -347,7 +386,7 @@ def format_gpu(r: dict) -> str:
 def main(argv=None):
     "Console script `mplug_nb_bench`."
     p = argparse.ArgumentParser(prog='mplug_nb_bench', description='mplug_nb benchmarks: ratios of our time to a reference, measured side by side.')
-    p.add_argument('what', nargs='?', default='all', choices=['all', 'encoders', 'generate', 'fusion', 'pretrain', 'tta', 'gpu'],
+    p.add_argument('what', nargs='?', default='all', choices=['all', 'encoders', 'generate', 'fusion', 'pretrain', 'batching', 'tta', 'gpu'],
                    help='which benchmark (default: all of them, about 12 minutes on 2 cores)')
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--batch', type=int, default=8)
@@ -361,5 +400,6 @@ def main(argv=None):
     if every or a.what == 'generate': section('generation (cached / uncached, ours / HF BLIP)', format_results(bench_generate(a.threads, a.batch, reps=a.reps if a.what == 'generate' else 3)))
     if every or a.what == 'fusion': section('fusion designs (time and MACs / skip)', format_fusion(bench_fusion(get_config('base'), threads=a.threads, batch=a.batch, reps=a.reps if a.what == 'fusion' else 3)))
     if every or a.what == 'pretrain': section('pre-training throughput (CPU)', format_pretrain(bench_pretrain(threads=a.threads)))
+    if every or a.what == 'batching': section('image-major batches (tiny, texts/s)', format_batching(bench_batching(threads=a.threads)))
     if every or a.what == 'tta': section('time to accuracy (runs/quick)', format_tta(time_to_accuracy(a.runs)))
     if every or a.what == 'gpu': section('GPU', format_gpu(bench_gpu()))

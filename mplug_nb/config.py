@@ -10,11 +10,12 @@ from pathlib import Path
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['VISION_FLAVOURS', 'FUSION_DESIGNS', 'ITC_BATCH', 'PRESETS', 'MPLUGConfig', 'validate', 'get_config', 'param_counts',
-           'describe']
+__all__ = ['VISION_FLAVOURS', 'POS_INITS', 'FUSION_DESIGNS', 'ITC_BATCH', 'PRESETS', 'MPLUGConfig', 'validate', 'get_config',
+           'param_counts', 'describe']
 
 # %% ../nbs/00_config.ipynb #6c258e71
 VISION_FLAVOURS = ('clip', 'timm')
+POS_INITS = ('random', 'sincos')
 FUSION_DESIGNS = ('skip', 'asymmetric', 'connected', 'two_stream')
 ITC_BATCH = ('momentum', 'online')
 
@@ -38,6 +39,7 @@ class MPLUGConfig:
     vision_flavour: str = 'clip'      # 'clip' (official mPLUG) or 'timm' (DeiT/timm ViT)
     vision_layer_norm_eps: float = 1e-5
     vision_attention_dropout: float = 0.1
+    vision_pos_init: str = 'random'   # the learned position table starts 'random' (official) or as 2D 'sincos' (MAE)
     # text encoder, fusion and decoder (BERT)
     vocab_size: int = 30522
     hidden_size: int = 768
@@ -83,6 +85,7 @@ def validate(c: MPLUGConfig) -> None:
         v = getattr(c, f)
         _check(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v), f, 'a finite number', v)
     _check(c.vision_flavour in VISION_FLAVOURS, 'vision_flavour', f'one of {VISION_FLAVOURS}', c.vision_flavour)
+    _check(c.vision_pos_init in POS_INITS, 'vision_pos_init', f'one of {POS_INITS}', c.vision_pos_init)
     _check(c.fusion in FUSION_DESIGNS, 'fusion', f'one of {FUSION_DESIGNS}', c.fusion)
     _check(c.itc_batch in ITC_BATCH, 'itc_batch', f'one of {ITC_BATCH}', c.itc_batch)
     _check(c.image_size % c.patch_size == 0, 'image_size',
@@ -141,7 +144,8 @@ PRESETS = {
     'tiny': dict(image_size=64, patch_size=8, vision_width=192, vision_layers=4, vision_heads=6,
                  vocab_size=512, hidden_size=192, num_attention_heads=6, intermediate_size=768,
                  max_position_embeddings=64, text_layers=2, fusion_layers=3, stride_layer=2, decoder_layers=2,
-                 embed_dim=128, queue_size=0, itc_batch='online', alpha=0.),
+                 embed_dim=128, queue_size=0, itc_batch='online', alpha=0.,
+                 vision_pos_init='sincos', hidden_dropout=0., attention_dropout=0., vision_attention_dropout=0.),
     'base': dict(),
     'large': dict(image_size=336, patch_size=14, vision_width=1024, vision_layers=24, vision_heads=16,
                   stride_layer=6),

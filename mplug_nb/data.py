@@ -28,8 +28,8 @@ __all__ = ['SPECIAL_TOKENS', 'N_RESERVED', 'RANDAUG_OPS', 'CLIP_MEAN', 'CLIP_STD
            'flip_image_text', 'shapesworld_transform', 'read_image', 'read_json', 'iter_entries', 'seeded', 'collate',
            'VLDataset', 'CaptionDataset', 'PretrainDataset', 'RetrievalDataset', 'answer_weights', 'VQADataset',
            'letterbox', 'GroundingDataset', 'NLVRDataset', 'uniform_frame_indices', 'list_frames', 'VideoDatasetBase',
-           'VideoQADataset', 'VideoCaptionDataset', 'dataloader', 'show_batch', 'shapesworld_dataset',
-           'shapesworld_texts']
+           'VideoQADataset', 'VideoCaptionDataset', 'dataloader', 'sample_image', 'ImageMajor', 'image_major_collate',
+           'show_batch', 'shapesworld_dataset', 'shapesworld_texts']
 
 # %% ../nbs/02_data.ipynb #5baef37a
 SPECIAL_TOKENS = {'[PAD]': 0, '[UNK]': 100, '[CLS]': 101, '[SEP]': 102, '[MASK]': 103}
@@ -742,6 +742,49 @@ def dataloader(ds: VLDataset, tokenizer, batch_size: int, shuffle: bool = False,
     "A `DataLoader` over `ds` with its task's collate function; the order comes from a generator seeded with `seed`."
     return DataLoader(ds, batch_size=batch_size, shuffle=shuffle, num_workers=num_workers, drop_last=drop_last,
                       generator=torch.Generator().manual_seed(seed), collate_fn=ds.collate_fn(tokenizer, **collate_kwargs))
+
+# %% ../nbs/02_data.ipynb #75c25513
+def sample_image(sample: tuple) -> Path:
+    "The image file of a dataset sample: the first path the sample holds."
+    for x in sample:
+        if isinstance(x, Path): return x
+    raise ValueError(f"sample_image: expected a sample holding its image path, got {_short(sample)}")
+
+class ImageMajor(Dataset):
+    "The images of `ds` as items, each item the list of every sample of `ds` showing that image (in `ds`'s order)."
+    def __init__(self, ds: VLDataset):
+        if not isinstance(getattr(ds, 'samples', None), list) or not ds.samples:
+            raise ValueError(f"ImageMajor: expected a non-empty VLDataset with samples, got {type(ds).__name__}")
+        groups = {}
+        for j, s in enumerate(ds.samples): groups.setdefault(sample_image(s), []).append(j)
+        self.ds, self.groups = ds, list(groups.values())
+
+    def __len__(self): return len(self.groups)
+    def __getitem__(self, g: int) -> list[dict]: return [self.ds[j] for j in self.groups[g]]
+    def set_epoch(self, epoch: int): self.ds.set_epoch(epoch)
+
+    @property
+    def texts_per_image(self) -> float: return len(self.ds) / len(self.groups)
+
+    def collate_fn(self, tokenizer, **kwargs):
+        "`image_major_collate` around `ds`'s own collate function."
+        return partial(image_major_collate, collate_fn=self.ds.collate_fn(tokenizer, **kwargs))
+
+def image_major_collate(groups: list[list[dict]], collate_fn) -> dict:
+    "Collate groups of items sharing an image: the items as `collate_fn` does, `image` (G, C, H, W) once per group, `image_index` (B,)."
+    items, images, index = [], [], []
+    for g, group in enumerate(groups):
+        if not group: raise ValueError(f"image_major_collate: group {g} is empty; expected at least one item per image")
+        first = group[0]['image']
+        for it in group:
+            if not torch.equal(it['image'], first):
+                raise ValueError(f"image_major_collate: group {g}: its items carry different images (a random transform or a flip "
+                                 f"per item?); image-major batches need one image per group")
+            items.append({k: v for k, v in it.items() if k != 'image'}); index.append(g)
+        images.append(first)
+    out = collate_fn(items)
+    out['image'], out['image_index'] = torch.stack(images), torch.tensor(index, dtype=torch.long)   # (G, C, H, W), (B,)
+    return out
 
 # %% ../nbs/02_data.ipynb #00773076
 def show_batch(batch: dict, tokenizer, max_items: int = 4, width: float = 2.2, dpi: int = 50):

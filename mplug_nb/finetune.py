@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 from safetensors.torch import save_model, load_model
 from .config import MPLUGConfig
-from .data import load_tokenizer, shapesworld_dataset, read_json
+from .data import load_tokenizer, shapesworld_dataset, read_json, ImageMajor
 from .model import MPLUG
 from .learner import Learner, read_metrics, pick_device, list_checkpoints
 
@@ -33,6 +33,7 @@ class Task:
     data_task: str = ''           # the ShapesWorld dataset (`shapesworld_dataset`'s task)
     metric: str = ''              # the headline key of `evaluate`'s result
     batch_size, lr, eval_batch_size = 32, 1e-4, 64
+    image_major: bool = False     # train on `ImageMajor` batches: `batch_size` images, each with all of its texts
 
     def __init__(self, tokenizer, cfg: MPLUGConfig):
         self.tok, self.cfg = tokenizer, cfg
@@ -44,6 +45,11 @@ class Task:
     def dataset(self, root, split: str, seed: int | None = None):
         "This task's ShapesWorld dataset of `split` at the model's image size."
         return shapesworld_dataset(root, self.data_task, split, size=self.cfg.image_size, seed=seed)
+
+    def train_dataset(self, root, seed: int | None = None):
+        "The training data: `dataset(root, 'train')`, grouped by image (`ImageMajor`) when the task trains image-major."
+        ds = self.dataset(root, 'train', seed=seed)
+        return ImageMajor(ds) if self.image_major else ds
 
     def collate_fn(self, ds):
         "The batch maker for `ds`: texts tokenized to at most the model's text length."
@@ -161,7 +167,7 @@ def finetune(task: str, data, pretrained, out, steps: int = 1000, minutes: float
     t = get_task(task, tok, model.cfg)
     torch.manual_seed(seed)
     model = t.build(model)
-    train_ds, val_ds = t.dataset(data, 'train', seed=seed), t.dataset(data, 'val')
+    train_ds, val_ds = t.train_dataset(data, seed=seed), t.dataset(data, 'val')
     val_idx = None if eval_limit is None else range(min(eval_limit, len(val_ds)))
     learn = Learner(model, train_ds, t.loss, batch_size=batch_size or t.batch_size, collate_fn=t.collate_fn(train_ds),
                     lr=lr or t.lr, max_steps=steps, warmup_steps=warmup_steps, out=out / 'checkpoints', keep=1, seed=seed,
@@ -205,7 +211,7 @@ def evaluate_task(model, t: Task, data, split: str = 'test', limit: int | None =
 
 # %% ../nbs/13_finetune.ipynb #6e0bc27b
 BUDGETS = {   # pre-training of each budget, and what its fine-tuning runs measure
-    'demo': dict(pretrain=dict(minutes=4, steps=100, warmup_steps=20, eval_every=50, eval_images=200),
+    'demo': dict(pretrain=dict(minutes=4, steps=250, warmup_steps=20, eval_every=125, eval_images=200),
                  finetune=dict(eval_every=10**6, eval_limit=50, test_limit=200)),
     'quick': dict(pretrain=dict(minutes=10, steps=10_000, eval_every=100), finetune={}),
     'full': dict(pretrain=dict(minutes=45, steps=1000, eval_every=250), finetune={})}
@@ -251,7 +257,7 @@ EXPERIMENTS = {   # task: (starting point, headline metrics, {budget: steps}, fi
     'caption': ('pretrained', ['CIDEr', 'Bleu_4'], {'demo': 60, 'quick': 300, 'full': 1800}, dict(eval_every=100, eval_limit=100)),
     'caption_scst': ('caption', ['CIDEr', 'Bleu_4'], {'demo': 10, 'quick': 230, 'full': 900},
                      dict(lr=3e-5, batch_size=16, warmup_steps=5, eval_every=25, eval_limit=100)),
-    'vqa': ('pretrained', ['overall', 'rank_overall'], {'demo': 60, 'quick': 400, 'full': 2400}, dict(eval_every=100, eval_limit=500)),
+    'vqa': ('pretrained', ['overall', 'rank_overall'], {'demo': 600, 'quick': 1200, 'full': 4800}, dict(eval_every=100, eval_limit=500)),
     'retrieval': ('pretrained', ['t2i_r1', 'i2t_r1'], {'demo': 30, 'quick': 250, 'full': 1500}, dict(eval_every=50, eval_limit=500)),
     'grounding': ('pretrained', ['acc', 'miou'], {'demo': 35, 'quick': 500, 'full': 2000}, dict(eval_every=100, eval_limit=200)),
     'nlvr': ('pretrained', ['acc'], {'demo': 20, 'quick': 300, 'full': 1500}, dict(eval_every=100, eval_limit=200)),

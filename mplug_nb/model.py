@@ -82,12 +82,17 @@ def momentum_update(self: MPLUG) -> None:
 MPLUG.momentum_pairs, MPLUG.momentum_update = momentum_pairs, momentum_update
 
 # %% ../nbs/10_model.ipynb #fee4e74a
-def encode_image(self: MPLUG, image: Tensor, momentum: bool = False) -> Tensor:
-    "Visual tokens v (B, N_v, hidden_size) of images (B, C, H, W), from the online or the momentum encoder."
+def encode_image(self: MPLUG, image: Tensor, image_index: Tensor | None = None, momentum: bool = False) -> Tensor:
+    "Visual tokens v (B, N_v, hidden_size) of images (G, C, H, W), each encoded once: row b is image `image_index[b]` (default b)."
     sfx = '_m' if momentum else ''
-    v = getattr(self, 'visual_encoder' + sfx)(image)                               # (B, N_v, vision_width)
+    v = getattr(self, 'visual_encoder' + sfx)(image)                               # (G, N_v, vision_width)
     proj = getattr(self, 'visual_projection' + sfx, None)
-    return v if proj is None else proj(v)                                          # (B, N_v, hidden_size)
+    v = v if proj is None else proj(v)                                             # (G, N_v, hidden_size)
+    if image_index is None: return v
+    if image_index.dim() != 1 or len(image_index) and not 0 <= int(image_index.min()) <= int(image_index.max()) < len(v):
+        raise ValueError(f"image_index: expected a 1-d index into the {len(v)} images, got shape {tuple(image_index.shape)} "
+                         f"with values {image_index.tolist()[:8]}")
+    return v[image_index]                                                          # (B, N_v, hidden_size)
 
 def encode_text(self: MPLUG, text_ids: Tensor, text_mask: Tensor, momentum: bool = False) -> Tensor:
     "Text tokens h (B, L, hidden_size) of ids (B, L) with a 1/0 mask, from the online or the momentum text encoder."

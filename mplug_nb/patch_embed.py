@@ -73,6 +73,8 @@ class VisionEmbeddings(nn.Module):
             nn.init.trunc_normal_(self.pos_embed, std=.02); nn.init.normal_(self.cls_token, std=1e-6)
         else:
             nn.init.normal_(self.pos_embed, std=d ** -0.5); nn.init.normal_(self.cls_token, std=d ** -0.5)
+        if cfg.vision_pos_init == 'sincos':                                       # still learned, but knows the grid from step 0
+            with torch.no_grad(): self.pos_embed.copy_(sincos_pos_embed(d, cfg.grid_size))
 
     @property
     def pos_grid(self) -> tuple[int, int]:

@@ -19,6 +19,13 @@ __all__ = ['RUN_TASKS', 'run', 'vqa_attention_figure', 'write_report', 'main', '
 # %% ../nbs/90_run.ipynb #89a53fce
 RUN_TASKS = ('caption', 'caption_scst', 'vqa', 'retrieval', 'grounding', 'nlvr', 'videoqa', 'video_retrieval')
 
+def _headline(name: str, res) -> str:
+    "', metric test / text-only / prior' of a finished task run (nothing for the other stages)."
+    if name not in EXPERIMENTS or not isinstance(res, dict) or 'test' not in res: return ''
+    m = EXPERIMENTS[name][1][0]
+    val = lambda d: f"{d[m]:.1f}" if m in d else '-'
+    return f", {m} {val(res['test'])} (text-only {val(res['text_only'])}, prior {val(res['prior'])})"
+
 def run(out='runs/main', budget: str = 'demo', tasks=RUN_TASKS, device=None, resume: bool = False) -> dict:
     "The main job into folder `out`: world, pre-training, every task of `tasks`, report; {'results', 'seconds', 'report'}."
     out = Path(out)
@@ -30,10 +37,13 @@ def run(out='runs/main', budget: str = 'demo', tasks=RUN_TASKS, device=None, res
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     times = json.loads((out / 'times.json').read_text()) if (out / 'times.json').is_file() else {}
+    names = ['world', 'pretrain', *tasks]
     def stage(name, fn):
+        print(f"[{names.index(name) + 1}/{len(names)}] {name} ...", flush=True)
         s = time.time(); r = fn()
         times[name] = times.get(name, 0) + round(time.time() - s, 1)                 # a resumed stage adds its time
         (out / 'times.json').write_text(json.dumps(times, indent=1))
+        print(f"[{names.index(name) + 1}/{len(names)}] {name}: {(time.time() - s) / 60:.1f} min{_headline(name, r)}", flush=True)
         return r
     stage('world', lambda: experiment_world(out))
     stage('pretrain', lambda: experiment_pretrained(budget, out, device))
@@ -120,7 +130,7 @@ def main(argv=None):
     "Console script `mplug_nb_run`."
     p = argparse.ArgumentParser(prog='mplug_nb_run', description='The mplug_nb main job: ShapesWorld, pre-training, every task, a report.')
     p.add_argument('--out', default='runs/main', help='output folder (default: runs/main)')
-    p.add_argument('--budget', default='demo', choices=list(BUDGETS), help='demo (~20 min, default), quick (~1 h), full')
+    p.add_argument('--budget', default='demo', choices=list(BUDGETS), help='demo (about 15 min, default), quick (~1 h), full')
     p.add_argument('--full', action='store_true', help='the same as --budget full')
     p.add_argument('--tasks', nargs='*', default=list(RUN_TASKS), choices=list(RUN_TASKS))
     p.add_argument('--device', default=None, help='cpu, cuda, cuda:1, ... (default: a GPU when there is one)')

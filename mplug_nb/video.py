@@ -60,6 +60,7 @@ class VideoQATask(VQATask):
     "Video QA: `VQATask` reading all frames' tokens; exact-match accuracy by answer ranking (headline) and by generation."
     name, data_task, metric = 'videoqa', 'videoqa', 'rank_overall'
     batch_size, eval_batch_size = 16, 32
+    image_major = False           # a clip has about two questions and its frames are its own: batches of questions
     num_frames = 8
 
     def dataset(self, root, split: str, seed: int | None = None):

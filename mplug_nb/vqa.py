@@ -83,12 +83,13 @@ def question_entries(ds) -> list[dict]:
 class VQATask(Task):
     "VQA as generation from the fused image-question memory; evaluated by beam search and by answer ranking."
     name, data_task, metric = 'vqa', 'vqa', 'overall'
-    batch_size, lr, eval_batch_size = 32, 5e-4, 128
+    batch_size, lr, eval_batch_size = 8, 5e-4, 128     # 8 images with all their questions (about 70): `15a_ladder`
+    image_major = True
     beam_size, min_length, max_length, k_test = 5, 1, 10, 128
 
     def visual_tokens(self, model, batch: dict) -> Tensor:
-        "Visual tokens (B, N_v, d) of the batch's images."
-        return model.encode_image(batch['image'])
+        "Visual tokens (B, N_v, d) of the batch's questions: each image encoded once (`image_index` in image-major batches)."
+        return model.encode_image(batch['image'], batch.get('image_index'))
 
     def memory(self, model, batch: dict) -> tuple[Tensor, Tensor]:
         "The decoder's memory [v'; h'] (B, N_v + L, d) and its mask."
