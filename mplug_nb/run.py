@@ -92,6 +92,11 @@ def vqa_attention_figure(model, task, ds, i: int = 0):
     fig.suptitle(f"{item['text']}  answer: {pred}  (truth: {question_entries(ds)[i]['answer'][0]})", fontsize=9, y=1.04)
     return fig
 
+def _save(fig, path: Path) -> None:
+    "Write `fig` to `path` and close it (a report's figures are files, not open windows)."
+    import matplotlib.pyplot as plt
+    fig.savefig(path, bbox_inches='tight'); plt.close(fig)
+
 def write_report(out, budget: str, results: dict, times: dict) -> Path:
     "Write `out/report.md` and its figures; return its path."
     out = Path(out)
@@ -106,16 +111,15 @@ def write_report(out, budget: str, results: dict, times: dict) -> Path:
               '(majority answer per question type, chance, mean box, nearest-neighbour caption).', '']
     pre = out / f'pretrain_{budget}'
     if (pre / 'eval.jsonl').is_file():
-        _pretrain_figure(pre).savefig(out / 'pretrain.png', bbox_inches='tight')
+        _save(_pretrain_figure(pre), out / 'pretrain.png')
         lines += ['## Pre-training', '', '![pre-training](pretrain.png)', '']
     done = [t for t in results if (out / budget / t / 'checkpoints' / 'metrics.jsonl').is_file()]
     if done:
-        _loss_figure(out, budget, done).savefig(out / 'losses.png', bbox_inches='tight')
+        _save(_loss_figure(out, budget, done), out / 'losses.png')
         lines += ['## Fine-tuning losses', '', '![losses](losses.png)', '']
     if 'vqa' in results:
         r = load_run(out / budget / 'vqa')
-        vqa_attention_figure(r['model'], r['task_obj'], r['task_obj'].dataset(experiment_world(out), 'test')).savefig(
-            out / 'vqa_attention.png', bbox_inches='tight')
+        _save(vqa_attention_figure(r['model'], r['task_obj'], r['task_obj'].dataset(experiment_world(out), 'test')), out / 'vqa_attention.png')
         lines += ['## A VQA answer and where the fusion looked', '',
                   'Each fusion layer (A: asymmetric co-attention, C: connected attention): the attention of a question word '
                   'over the image patches, averaged over heads.', '', '![vqa attention](vqa_attention.png)', '']
