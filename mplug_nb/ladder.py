@@ -5,7 +5,7 @@
 # %% ../nbs/15a_ladder.ipynb #a8420e98
 from __future__ import annotations
 import json, random, time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from pathlib import Path
 import torch
 import torch.nn as nn
@@ -17,7 +17,7 @@ from .model import MPLUG
 from .generation import rank_answer
 from .learner import cosine_lr
 from .finetune import experiment_world
-from .vqa import answer_loss, vqa_accuracy, question_entries
+from .vqa import answer_loss, vqa_accuracy, vqa_scores, question_entries, majority_answers
 
 # %% auto #0
 __all__ = ['LAYOUTS', 'HEADS', 'MEMORIES', 'LADDER_KEYS', 'LADDER', 'VQATensors', 'Rung', 'rung_accuracy', 'vqa_rung',
@@ -44,7 +44,7 @@ class VQATensors:
     def batches(self, layout: str, size: int, seed: int):
         "Endless lists of question indices: `size` images with all their questions ('image'), or `size` questions ('repeat')."
         if layout not in LAYOUTS: raise ValueError(f"VQATensors.batches: layout: expected one of {LAYOUTS}, got {layout!r}")
-        rng, epoch = random.Random(seed), 0
+        rng = random.Random(seed)
         while True:
             if layout == 'image':
                 order = list(self.questions_of); rng.shuffle(order)
@@ -165,13 +165,10 @@ def cached_rung(runs, name: str, **kwargs) -> dict:
 # %% ../nbs/15a_ladder.ipynb #17340676
 def prior_accuracy(world, n_val: int | None = 1000) -> dict:
     "VQA accuracy (%) overall and per type of answering each question type's most common training answer, on the first `n_val` val questions."
-    world, per_type = Path(world), defaultdict(Counter)
-    for e in read_json(world / 'vqa/vqa_train.json', list): per_type[e.get('question_type', 'all')].update(e['answer'])
-    best = {t: c.most_common(1)[0][0] for t, c in per_type.items()}
-    val = read_json(world / 'vqa/vqa_val.json', list)[:n_val]
-    per = defaultdict(list)
-    for e in val: per[e.get('question_type', 'all')].append(vqa_accuracy(best.get(e.get('question_type', 'all'), ''), e['answer']))
-    return {'overall': round(100 * sum(map(sum, per.values())) / len(val), 1), **{t: round(100 * sum(v) / len(v), 1) for t, v in sorted(per.items())}}
+    best = majority_answers(read_json(Path(world) / 'vqa/vqa_train.json', list))
+    val = read_json(Path(world) / 'vqa/vqa_val.json', list)[:n_val]
+    scores = vqa_scores({'generate': {i: best.get(e.get('question_type', 'all'), '') for i, e in enumerate(val)}}, val)
+    return {k: round(v, 1) for k, v in scores.items() if k != 'n'}
 
 # %% ../nbs/15a_ladder.ipynb #8ba695d8
 LADDER_KEYS = ('overall', 'count', 'colour', 'shape', 'exist', 'relation', 'compare')

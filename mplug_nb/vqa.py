@@ -15,7 +15,7 @@ from .finetune import Task, register_task, load_task_model
 
 # %% auto #0
 __all__ = ['answer_loss', 'process_punctuation', 'process_digit_article', 'normalize_answer', 'vqa_accuracy', 'decode',
-           'question_entries', 'VQATask', 'vqa_scores', 'answer', 'main']
+           'question_entries', 'majority_answers', 'VQATask', 'vqa_scores', 'answer', 'main']
 
 # %% ../nbs/15_vqa.ipynb #dd4e3efe
 def answer_loss(decoder: BertLMHeadModel, memory: Tensor, memory_mask: Tensor, answer_ids: Tensor, answer_mask: Tensor,
@@ -79,6 +79,12 @@ def question_entries(ds) -> list[dict]:
         if s[0] not in files: files[s[0]] = read_json(s[0], list)
     return [files[s[0]][s[1]] for s in ds.samples]
 
+def majority_answers(entries: list[dict]) -> dict:
+    "{question type: its most common annotator answer} over VQA annotation `entries`."
+    per_type = defaultdict(Counter)
+    for e in entries: per_type[e.get('question_type', 'all')].update(e['answer'])
+    return {t: c.most_common(1)[0][0] for t, c in per_type.items()}
+
 @register_task
 class VQATask(Task):
     "VQA as generation from the fused image-question memory; evaluated by beam search and by answer ranking."
@@ -133,9 +139,7 @@ class VQATask(Task):
 
     def prior(self, train_ds, ds, indices=None) -> dict:
         "Each question type's most frequent training answer."
-        per_type = defaultdict(Counter)
-        for e in question_entries(train_ds): per_type[e.get('question_type', 'all')].update(e['answer'])
-        best = {t: c.most_common(1)[0][0] for t, c in per_type.items()}
+        best = majority_answers(question_entries(train_ds))
         entries = question_entries(ds)
         idx = range(len(ds)) if indices is None else indices
         return vqa_scores({'generate': {i: best.get(entries[i].get('question_type', 'all'), '') for i in idx}}, entries)
