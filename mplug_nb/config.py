@@ -10,12 +10,13 @@ from pathlib import Path
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['VISION_FLAVOURS', 'POS_INITS', 'FUSION_DESIGNS', 'ITC_BATCH', 'PRESETS', 'MPLUGConfig', 'validate', 'get_config',
-           'param_counts', 'describe']
+__all__ = ['VISION_FLAVOURS', 'POS_INITS', 'OBJECTIVES', 'FUSION_DESIGNS', 'ITC_BATCH', 'PRESETS', 'MPLUGConfig', 'validate',
+           'get_config', 'param_counts', 'describe']
 
 # %% ../nbs/00_config.ipynb #6c258e71
 VISION_FLAVOURS = ('clip', 'timm')
 POS_INITS = ('random', 'sincos')
+OBJECTIVES = ('itc', 'itm', 'mlm', 'prefix')   # mPLUG's pre-training losses
 FUSION_DESIGNS = ('skip', 'asymmetric', 'connected', 'two_stream')
 ITC_BATCH = ('momentum', 'online')
 
@@ -64,6 +65,7 @@ class MPLUGConfig:
     alpha: float = 0.4
     temp: float = 0.07
     mlm_probability: float = 0.15
+    pretrain_objectives: str = 'itc+itm+mlm+prefix'   # the pre-training losses summed, '+'-joined (official: all four)
 
     def __post_init__(self): validate(self)
 
@@ -88,6 +90,9 @@ def validate(c: MPLUGConfig) -> None:
     _check(c.vision_pos_init in POS_INITS, 'vision_pos_init', f'one of {POS_INITS}', c.vision_pos_init)
     _check(c.fusion in FUSION_DESIGNS, 'fusion', f'one of {FUSION_DESIGNS}', c.fusion)
     _check(c.itc_batch in ITC_BATCH, 'itc_batch', f'one of {ITC_BATCH}', c.itc_batch)
+    objs = c.pretrain_objectives.split('+') if isinstance(c.pretrain_objectives, str) else None
+    _check(bool(objs) and set(objs) <= set(OBJECTIVES) and len(set(objs)) == len(objs), 'pretrain_objectives',
+           f"distinct names from {OBJECTIVES} joined by '+'", c.pretrain_objectives)
     _check(c.image_size % c.patch_size == 0, 'image_size',
            f'a multiple of patch_size={c.patch_size}', c.image_size)
     _check(c.vision_width % c.vision_heads == 0, 'vision_width',

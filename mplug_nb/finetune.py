@@ -211,8 +211,9 @@ def evaluate_task(model, t: Task, data, split: str = 'test', limit: int | None =
 
 # %% ../nbs/13_finetune.ipynb #6e0bc27b
 BUDGETS = {   # pre-training of each budget, and what its fine-tuning runs measure
-    'demo': dict(pretrain=dict(minutes=4, steps=250, warmup_steps=20, eval_every=125, eval_images=200),
-                 finetune=dict(eval_every=10**6, eval_limit=50, test_limit=200)),
+    'demo': dict(pretrain=dict(minutes=3, steps=400, itc_first=250, warmup_steps=20, eval_every=125, eval_images=200),
+                 finetune=dict(eval_every=10**6, eval_limit=50, test_limit=200),
+                 tasks={'retrieval': dict(test_limit=100), 'video_retrieval': dict(test_limit=50)}),   # ITM re-ranking is the slow part
     'quick': dict(pretrain=dict(minutes=10, steps=10_000, eval_every=100), finetune={}),
     'full': dict(pretrain=dict(minutes=45, steps=1000, eval_every=250), finetune={})}
 
@@ -227,14 +228,14 @@ def experiment_world(runs=None) -> Path:
     if not (world / 'stats.json').is_file(): generate(world, n_images=10_000, seed=0)
     return world
 
-def experiment_pretrained(budget: str = 'quick', runs=None, device=None) -> Path:
-    "The pre-trained `tiny` model folder of `budget` ('demo': 4 minutes, 'quick': 10, 'full': 45), made (or resumed) if missing."
+def experiment_pretrained(budget: str = 'quick', runs=None, device=None, progress: bool | str = False) -> Path:
+    "The pre-trained `tiny` model folder of `budget` ('demo': 3 minutes, 'quick': 10, 'full': 45), made (or resumed) if missing."
     from mplug_nb.pretrain import pretrain
     if budget not in BUDGETS: raise ValueError(f"experiment_pretrained: budget: expected one of {list(BUDGETS)}, got {budget!r}")
     runs = Path(runs or runs_dir())
     out = runs / f'pretrain_{budget}'
     if not (out / 'model' / 'model.safetensors').is_file():
-        pretrain(experiment_world(runs), out, batch_size=32, progress=False, device=device, resume=True, **BUDGETS[budget]['pretrain'])
+        pretrain(experiment_world(runs), out, batch_size=32, progress=progress, device=device, resume=True, **BUDGETS[budget]['pretrain'])
     return out / 'model'
 
 def load_run(out) -> dict:
@@ -254,14 +255,14 @@ def cached_finetune(task: str, data, pretrained, out, **kwargs) -> dict:
 
 # %% ../nbs/13_finetune.ipynb #19751b61
 EXPERIMENTS = {   # task: (starting point, headline metrics, {budget: steps}, finetune keyword arguments)
-    'caption': ('pretrained', ['CIDEr', 'Bleu_4'], {'demo': 60, 'quick': 300, 'full': 1800}, dict(eval_every=100, eval_limit=100)),
-    'caption_scst': ('caption', ['CIDEr', 'Bleu_4'], {'demo': 10, 'quick': 230, 'full': 900},
+    'caption': ('pretrained', ['CIDEr', 'Bleu_4'], {'demo': 700, 'quick': 600, 'full': 1800}, dict(eval_every=100, eval_limit=100)),
+    'caption_scst': ('caption', ['CIDEr', 'Bleu_4'], {'demo': 30, 'quick': 230, 'full': 900},
                      dict(lr=3e-5, batch_size=16, warmup_steps=5, eval_every=25, eval_limit=100)),
-    'vqa': ('pretrained', ['overall', 'rank_overall'], {'demo': 600, 'quick': 1200, 'full': 4800}, dict(eval_every=100, eval_limit=500)),
+    'vqa': ('pretrained', ['overall', 'rank_overall'], {'demo': 800, 'quick': 1200, 'full': 4800}, dict(eval_every=100, eval_limit=500)),
     'retrieval': ('pretrained', ['t2i_r1', 'i2t_r1'], {'demo': 30, 'quick': 250, 'full': 1500}, dict(eval_every=50, eval_limit=500)),
     'grounding': ('pretrained', ['acc', 'miou'], {'demo': 35, 'quick': 500, 'full': 2000}, dict(eval_every=100, eval_limit=200)),
     'nlvr': ('pretrained', ['acc'], {'demo': 20, 'quick': 300, 'full': 1500}, dict(eval_every=100, eval_limit=200)),
-    'videoqa': ('vqa', ['rank_overall', 'overall'], {'demo': 8, 'quick': 90, 'full': 540}, dict(eval_every=30, eval_limit=100)),
+    'videoqa': ('vqa', ['rank_overall', 'overall'], {'demo': 50, 'quick': 90, 'full': 540}, dict(eval_every=30, eval_limit=100)),
     'video_retrieval': ('retrieval', ['t2i_r1', 'i2t_r1'], {'demo': 6, 'quick': 125, 'full': 540}, dict(eval_every=25, eval_limit=50)),
 }
 
@@ -274,7 +275,8 @@ def run_experiment(task: str, budget: str = 'quick', runs=None, **overrides) -> 
     device = overrides.get('device')
     src = experiment_pretrained(budget, runs, device) if start == 'pretrained' else run_experiment(start, budget, runs, device=device)['out'] / 'model'
     out = runs / budget / task
-    kwargs = {'steps': steps[budget], 'progress': False, **kwargs, **BUDGETS[budget]['finetune'], **overrides}
+    kwargs = {'steps': steps[budget], 'progress': False, **kwargs, **BUDGETS[budget]['finetune'],
+              **BUDGETS[budget].get('tasks', {}).get(task, {}), **overrides}
     res = cached_finetune(task, experiment_world(runs), src, out, **kwargs)
     return {**res, 'out': out}
 

@@ -11,17 +11,19 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
-from .config import MPLUGConfig, get_config
+from .config import MPLUGConfig, OBJECTIVES, get_config
 from .data import shapesworld_dataset, shapesworld_texts, train_tokenizer, tokenize, load_image, read_json
 from .model import MPLUG
 from .generation import rank_answer
 from .learner import cosine_lr
-from .finetune import experiment_world
+from .finetune import experiment_world, finetune
+from .pretrain import pretrain
 from .vqa import answer_loss, vqa_accuracy, vqa_scores, question_entries, majority_answers
 
 # %% auto #0
-__all__ = ['LAYOUTS', 'HEADS', 'MEMORIES', 'LADDER_KEYS', 'LADDER', 'VQATensors', 'Rung', 'rung_accuracy', 'vqa_rung',
-           'cached_rung', 'prior_accuracy', 'ladder_table', 'plot_ladder']
+__all__ = ['LAYOUTS', 'HEADS', 'MEMORIES', 'LADDER_KEYS', 'LADDER', 'PRETRAIN_LADDER', 'VQATensors', 'Rung', 'rung_accuracy',
+           'vqa_rung', 'cached_rung', 'prior_accuracy', 'ladder_table', 'plot_ladder', 'pretrain_rung',
+           'pretrain_table']
 
 # %% ../nbs/15a_ladder.ipynb #bb8200d1
 class VQATensors:
@@ -206,3 +208,34 @@ LADDER = {   # rung name: vqa_rung keyword arguments (3 minutes each)
     '+no-dropout, AAA fusion': dict(images=8, fusion='asymmetric', **_SEEING),
     '+no-dropout, question memory': dict(images=8, memory='text', **_SEEING),
 }
+
+# %% ../nbs/15a_ladder.ipynb #b5ee8490
+PRETRAIN_LADDER = {   # rung name: the pre-training objectives (3 minutes each), then the same VQA fine-tuning
+    'ITC': 'itc', '+ITM': 'itc+itm', '+MLM': 'itc+itm+mlm', '+PrefixLM (mPLUG)': 'itc+itm+mlm+prefix'}
+
+def pretrain_rung(runs, name: str, objectives: str, minutes: float = 3., vqa_steps: int = 300, n_val: int = 1000, seed: int = 0) -> dict:
+    "Pre-train `tiny` on `objectives` for `minutes`, fine-tune VQA `vqa_steps` steps: zero-shot R@1, VQA on val and text-only; kept in `runs/ladder`."
+    path = Path(runs) / 'ladder' / f'pretrain {name}.json'
+    if path.is_file(): return json.loads(path.read_text())
+    world, out = experiment_world(runs), Path(runs) / 'ladder' / f'pretrain {name}'
+    t0 = time.time()
+    pre = pretrain(world, out, minutes=minutes, steps=10**6, warmup_steps=20, eval_every=100, eval_images=n_val, seed=seed,
+                   progress=False, pretrain_objectives=objectives)
+    pre_s = time.time() - t0
+    ft = finetune('vqa', world, out / 'model', out / 'vqa', steps=vqa_steps, eval_every=10**6, eval_limit=n_val, seed=seed,
+                  progress=False, test=False)
+    val = ft['task_obj'].dataset(world, 'val')
+    blank = ft['task_obj'].evaluate(ft['model'], val, range(min(n_val, len(val))), blank_images=True)
+    last = pre['evals'][-1]
+    res = {'name': name, 'objectives': objectives, 'steps': last['step'], 'minutes': round(pre_s / 60, 2),
+           'zero_shot': {k: last[k] for k in ('t2i_r1', 'i2t_r1', 't2i_r5', 'i2t_r5')}, 'evals': pre['evals'],
+           'vqa_steps': vqa_steps, 'vqa': ft['val'], 'vqa_text_only': blank}
+    path.write_text(json.dumps(res, indent=1))
+    return res
+
+def pretrain_table(rungs: list[dict], keys=('overall', 'count', 'colour', 'exist')) -> str:
+    "One line per pre-training rung: steps, zero-shot R@1 both ways, then VQA (and its text-only overall) after fine-tuning."
+    head = f"{'rung':20}{'steps':>7}{'t2i R@1':>9}{'i2t R@1':>9}  " + ''.join(f'{"VQA " + k:>13}' for k in keys) + f"{'text-only':>11}"
+    rows = [f"{r['name']:20}{r['steps']:7d}{r['zero_shot']['t2i_r1']:9.1f}{r['zero_shot']['i2t_r1']:9.1f}  "
+            + ''.join(f"{r['vqa'][k]:13.1f}" for k in keys) + f"{r['vqa_text_only']['overall']:11.1f}" for r in rungs]
+    return '\n'.join([head] + rows)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_learner.ipynb #5697102c
 from __future__ import annotations
-import copy, hashlib, json, math, os, random, re, warnings
+import copy, hashlib, json, math, os, random, re, sys, time, warnings
 from collections.abc import Mapping
 from contextlib import nullcontext
 from pathlib import Path
@@ -24,7 +24,7 @@ __all__ = ['PRECISIONS', 'CKPT_RE', 'NOT_LOSSES', 'dist_env', 'is_distributed', 
            'ToyVL', 'ToyDataset', 'cosine_lr', 'timm_epoch_lr', 'official_lr', 'official_schedule', 'mix_seed',
            'ResumableSampler', 'seed_everything', 'seed_worker', 'rng_state', 'set_rng_state', 'NonFiniteLossError',
            'default_loss_fn', 'loss_terms', 'to_device', 'list_checkpoints', 'atomic_save', 'unsaved_tensors',
-           'read_metrics', 'Learner', 'plot_metrics']
+           'read_metrics', 'Learner', 'ProgressLines', 'plot_metrics']
 
 # %% ../nbs/11_learner.ipynb #85c90003
 def dist_env() -> tuple[int, int, int]:
@@ -308,7 +308,8 @@ class Learner:
                  max_steps: int = 100, warmup_steps: int = 0, warmup_lr: float = 0., min_lr: float = 0., schedule=None,
                  accum: int = 1, clip: float | None = None, precision: str = 'auto', device=None,
                  grad_checkpointing: bool = False, out=None, save_every: int | None = None, keep: int = 2,
-                 seed: int = 0, progress: bool = True, find_unused_parameters: bool = True):
+                 seed: int = 0, progress: bool | str = True, find_unused_parameters: bool = True):
+        if progress not in (True, False, 'lines'): raise ValueError(f"Learner: progress: expected True (a notebook bar), False or 'lines' (a text bar), got {progress!r}")
         if not isinstance(model, nn.Module): raise ValueError(f"Learner: model: expected an nn.Module, got {type(model).__name__}")
         if loss_fn is not None and not callable(loss_fn): raise ValueError(f"Learner: loss_fn: expected a callable (model, batch, step) -> dict, got {loss_fn!r}")
         if schedule is not None and not callable(schedule): raise ValueError(f"Learner: schedule: expected None or a callable (step, base_lr) -> lr, got {schedule!r}")
@@ -335,7 +336,7 @@ class Learner:
         self.precision = pick_precision(precision, self.device)
         self.dataset, self.collate_fn = data, collate_fn or default_collate
         self.loss_fn, self.schedule = loss_fn or default_loss_fn, schedule
-        self.out, self.progress = (Path(out) if out is not None else None), progress
+        self.out, self.progress, self.lines = (Path(out) if out is not None else None), progress, None
         self.ddp = init_distributed(self.device)
         self.rank, self.world_size = get_rank(), get_world_size()
         if (lost := unsaved_tensors(model)):
@@ -458,6 +459,33 @@ def load(self: Learner, path) -> Learner:
     self.epoch, self.pos, self.step = st['data']['epoch'], st['data']['pos'], st['step']
     return self
 
+# %% ../nbs/11_learner.ipynb #3b6617ae
+class ProgressLines:
+    "A text progress bar with the live loss: redrawn in place on a terminal, one line every `every` seconds when piped."
+    def __init__(self, total: int, every: float = 15., width: int = 20, stream=None):
+        self.total, self.every, self.width = total, every, width
+        self.stream = stream if stream is not None else sys.stdout
+        self.tty = hasattr(self.stream, 'isatty') and self.stream.isatty()
+        self.t0 = self.last = time.time()
+        self.open = False                                          # a terminal line waits for its newline
+
+    def line(self, step: int, loss: float) -> str:
+        "'[#####.....] step 120/600  loss 2.3142  0.8 min'."
+        k = min(self.width, int(self.width * step / max(1, self.total)))
+        return f"    [{'#' * k}{'.' * (self.width - k)}] step {step}/{self.total}  loss {loss:.4f}  {(time.time() - self.t0) / 60:.1f} min"
+
+    def update(self, step: int, loss: float) -> None:
+        now, final = time.time(), step >= self.total
+        if self.tty and (final or now - self.last >= 0.25):
+            print('\r' + self.line(step, loss), end='', file=self.stream, flush=True); self.open, self.last = True, now
+        elif not self.tty and (final or now - self.last >= self.every):
+            print(self.line(step, loss), file=self.stream, flush=True); self.last = now
+        if final: self.pause()
+
+    def pause(self) -> None:
+        "End the terminal line (before other output, or at the end)."
+        if self.open: print(file=self.stream, flush=True); self.open = False
+
 # %% ../nbs/11_learner.ipynb #f0a7950c
 @patch(as_prop=True)
 def metrics_path(self: Learner) -> Path | None:
@@ -484,7 +512,8 @@ def fit(self: Learner, resume=False, stop_at: int | None = None) -> list[dict]:
             (self.out/'config.json').write_text(json.dumps(self.config, indent=1))
     end = self.max_steps if stop_at is None else min(stop_at, self.max_steps)
     steps = range(self.step, end)
-    pb = progress_bar(steps, total=len(steps)) if self.progress and self.rank == 0 and len(steps) else steps
+    pb = progress_bar(steps, total=len(steps)) if self.progress is True and self.rank == 0 and len(steps) else steps
+    if self.progress == 'lines' and self.rank == 0 and self.lines is None: self.lines = ProgressLines(self.max_steps)
     batches, saved = self._batches(), None
     f = open(mp, 'a') if mp is not None and self.rank == 0 else None
     try:
@@ -493,10 +522,12 @@ def fit(self: Learner, resume=False, stop_at: int | None = None) -> list[dict]:
             self.history.append(rec)
             if f: f.write(json.dumps(rec) + '\n'); f.flush()
             if pb is not steps: pb.comment = f"step {rec['step']}  loss {rec['loss']:.4f}"
+            if self.lines: self.lines.update(rec['step'], rec['loss'])
             if self.save_every and self.step % self.save_every == 0: saved = self.step; self.save()
     finally:
         batches.close()
         if f: f.close()
+        if self.lines: self.lines.pause()
     if saved != self.step and self.step > 0: self.save()
     return self.history
 

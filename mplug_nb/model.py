@@ -129,8 +129,9 @@ def _check_batch(image: Tensor, text_ids: Tensor, text_mask: Tensor, **named) ->
 def forward(self: MPLUG, image: Tensor, text_ids: Tensor, text_mask: Tensor, prefix_ids: Tensor | None = None,
             prefix_mask: Tensor | None = None, target_ids: Tensor | None = None, target_mask: Tensor | None = None,
             labels: Tensor | None = None, alpha: float | None = None) -> dict:
-    "The pre-training losses {'loss', 'itc', 'itm', 'mlm'[, 'prefix']} of images (B, C, H, W) and captions (B, L)."
+    "The pre-training losses {'loss', 'itc', 'itm', 'mlm'[, 'prefix']} of images (B, C, H, W) and captions (B, L); those of `cfg.pretrain_objectives`."
     _check_batch(image, text_ids, text_mask, prefix_ids=prefix_ids, target_ids=target_ids)
+    objectives = self.cfg.pretrain_objectives.split('+')
     alpha = self.cfg.alpha if alpha is None else alpha
     with torch.no_grad(): self.temp.clamp_(0.001, 0.5)
     v, h = self.encode_image(image), self.encode_text(text_ids, text_mask)           # (B, N_v, d), (B, L, d)
@@ -144,26 +145,28 @@ def forward(self: MPLUG, image: Tensor, text_ids: Tensor, text_mask: Tensor, pre
             v_m = self.encode_image(image, momentum=True)
             image_feat_m = self.image_feature(v_m, momentum=True)
             text_feat_m = self.text_feature(self.encode_text(text_ids, text_mask, momentum=True), momentum=True)
-    loss_itc, sim_i2t, sim_t2i = itc_loss(image_feat, text_feat, image_feat_m, text_feat_m, self.image_queue,
-                                          self.text_queue, self.temp, alpha, online_batch=online)
+    out = {}
+    out['itc'], sim_i2t, sim_t2i = itc_loss(image_feat, text_feat, image_feat_m, text_feat_m, self.image_queue,
+                                            self.text_queue, self.temp, alpha, online_batch=online)
     if self.training and need_m:
         dequeue_and_enqueue(self.image_queue, self.text_queue, self.queue_ptr, image_feat_m, text_feat_m)
-    # ITM: B true pairs, 2B hard negatives
-    neg_image, neg_text = itm_negatives(sim_i2t, sim_t2i)
-    images_neg, texts_neg, atts_neg = itm_pairs(v, h, text_mask, neg_image, neg_text)
-    loss_itm = itm_loss(self.itm_logits(v, h, text_mask), self.itm_logits(images_neg, texts_neg, atts_neg))
-    # MLM with momentum distillation
-    masked_ids, mlm_labels = mask_tokens(text_ids, self.cfg.vocab_size, SPECIAL_TOKENS['[MASK]'], self.cfg.pad_token_id,
-                                         SPECIAL_TOKENS['[CLS]'], self.cfg.mlm_probability)
-    logits = self.mlm_head(self.fuse(v, self.encode_text(masked_ids, text_mask), text_mask)[1])      # (B, L, V)
-    logits_m = None                                                                # no soft labels needed when alpha = 0
-    if alpha > 0:
-        with torch.no_grad():
-            h_m = self.encode_text(masked_ids, text_mask, momentum=True)
-            logits_m = self.mlm_head_m(self.fuse(v_m, h_m, text_mask, momentum=True)[1])
-    loss_mlm = distill_loss(logits, mlm_labels, logits_m, alpha)
-    out = dict(itc=loss_itc, itm=loss_itm, mlm=loss_mlm)
-    if prefix_ids is not None: out['prefix'] = self.prefix_loss(v, prefix_ids, prefix_mask, target_ids, target_mask, labels)
+    if 'itm' in objectives:    # ITM: B true pairs, 2B hard negatives
+        neg_image, neg_text = itm_negatives(sim_i2t, sim_t2i)
+        images_neg, texts_neg, atts_neg = itm_pairs(v, h, text_mask, neg_image, neg_text)
+        out['itm'] = itm_loss(self.itm_logits(v, h, text_mask), self.itm_logits(images_neg, texts_neg, atts_neg))
+    if 'mlm' in objectives:    # MLM with momentum distillation
+        masked_ids, mlm_labels = mask_tokens(text_ids, self.cfg.vocab_size, SPECIAL_TOKENS['[MASK]'], self.cfg.pad_token_id,
+                                             SPECIAL_TOKENS['[CLS]'], self.cfg.mlm_probability)
+        logits = self.mlm_head(self.fuse(v, self.encode_text(masked_ids, text_mask), text_mask)[1])      # (B, L, V)
+        logits_m = None                                                            # no soft labels needed when alpha = 0
+        if alpha > 0:
+            with torch.no_grad():
+                h_m = self.encode_text(masked_ids, text_mask, momentum=True)
+                logits_m = self.mlm_head_m(self.fuse(v_m, h_m, text_mask, momentum=True)[1])
+        out['mlm'] = distill_loss(logits, mlm_labels, logits_m, alpha)
+    if prefix_ids is not None and 'prefix' in objectives:
+        out['prefix'] = self.prefix_loss(v, prefix_ids, prefix_mask, target_ids, target_mask, labels)
+    if 'itc' not in objectives: del out['itc']                                     # computed for ITM's negatives only
     out['loss'] = sum(out.values())
     return out
 

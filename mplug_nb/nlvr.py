@@ -4,18 +4,18 @@
 
 # %% ../nbs/18_nlvr.ipynb #00dc564b
 from __future__ import annotations
-import re
 from collections import Counter, defaultdict
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
+from .shapes import STATEMENT_KINDS, statement_kind
 from .learner import to_device
 from .viz import denormalize
 from .finetune import Task, register_task
 
 # %% auto #0
-__all__ = ['STATEMENT_KINDS', 'nlvr_head', 'NLVRTask', 'statement_kind', 'nlvr_scores', 'show_nlvr_predictions']
+__all__ = ['nlvr_head', 'NLVRTask', 'nlvr_scores', 'show_nlvr_predictions']
 
 # %% ../nbs/18_nlvr.ipynb #fee55b15
 def nlvr_head(hidden_size: int) -> nn.Sequential:
@@ -72,14 +72,6 @@ class NLVRTask(Task):
         return {**nlvr_scores({i: major for i in (range(len(ds)) if indices is None else indices)}, ds), 'label': major}
 
 # %% ../nbs/18_nlvr.ipynb #5b802e04
-STATEMENT_KINDS = {'same': r'same number', 'more': r'contains more', 'total': r'in total|altogether',
-                   'exactly': r'image contains exactly', 'one': r'exactly one image|only one of the images',
-                   'both': r'both images contain|in each image'}
-
-def statement_kind(sentence: str) -> str:
-    "The template a ShapesWorld NLVR statement comes from ('other' if none matches)."
-    return next((k for k, p in STATEMENT_KINDS.items() if re.search(p, sentence.lower())), 'other')
-
 def nlvr_scores(preds: dict, ds) -> dict:
     "Accuracy (%) of {item: label} against the items' labels, overall and per statement kind, and the count."
     by_kind = defaultdict(list)

@@ -5,6 +5,7 @@
 # %% ../nbs/12_pretrain.ipynb #78764594
 from __future__ import annotations
 import argparse, json, math, random, time
+from dataclasses import replace
 from pathlib import Path
 import torch
 from .config import get_config
@@ -27,6 +28,8 @@ class PretrainLoss:
     def alpha_at(self, step: int) -> float: return self.alpha * min(1., step / self.steps_per_epoch)
 
     def __call__(self, model, batch: dict, step: int) -> dict:
+        if 'prefix' not in getattr(model, 'module', model).cfg.pretrain_objectives.split('+'):    # (DDP wraps the model)
+            return model(batch['image'], batch['text_ids'], batch['text_mask'], alpha=self.alpha_at(step))
         rng = random.Random(mix_seed('prefix', self.seed, step, get_rank()))
         pl = prefix_lm_inputs(self.tokenizer, batch['text'], rng, self.max_length)
         pl = {k: v.to(batch['image'].device) for k, v in pl.items()}
@@ -68,9 +71,12 @@ def zero_shot_retrieval(model: MPLUG, ds, tokenizer, n_images: int | None = 1000
 # %% ../nbs/12_pretrain.ipynb #bf395c09
 def pretrain(data, out, preset: str = 'tiny', steps: int = 1000, minutes: float | None = None, batch_size: int = 32,
              lr: float = 5e-4, warmup_steps: int = 100, weight_decay: float = 0.02, eval_every: int = 100,
-             eval_images: int = 1000, seed: int = 0, progress: bool = True, device=None, resume: bool = False, **overrides) -> dict:
+             eval_images: int = 1000, seed: int = 0, progress: bool = True, device=None, resume: bool = False,
+             itc_first: int = 0, **overrides) -> dict:
     "Pre-train `preset` on the ShapesWorld folder `data` into `out` (`resume`: continue from its newest checkpoint); returns {'metrics', 'evals', 'model', 'tokenizer'}."
     data, out = Path(data), Path(out)
+    if not isinstance(itc_first, int) or isinstance(itc_first, bool) or itc_first < 0:
+        raise ValueError(f"pretrain: itc_first: expected an int >= 0 (steps of ITC alone before the configured objectives), got {itc_first!r}")
     if not (data / 'stats.json').is_file():
         raise FileNotFoundError(f"pretrain: expected a ShapesWorld folder at {data} (with stats.json); make one with "
                                 f"mplug_nb_shapes --out {data} --n_images 10000")
@@ -96,13 +102,18 @@ def pretrain(data, out, preset: str = 'tiny', steps: int = 1000, minutes: float 
         (out / 'eval.jsonl').write_text(''.join(json.dumps(e) + '\n' for e in evals))
     out.mkdir(parents=True, exist_ok=True)
     if not evals: evaluate()
+    per_step = None                                                                # seconds a step took in the last chunk
     while learn.step < steps and (minutes is None or time.time() - t0 < 60 * minutes):
         chunk = eval_every
-        if minutes is not None and learn.step > 0:                                 # do not run far past the time limit
-            per_step = (time.time() - t0) / learn.step
+        if minutes is not None and per_step:                                       # do not run far past the time limit
             chunk = max(1, min(eval_every, int((60 * minutes - (time.time() - t0)) / per_step)))
+        if learn.step < itc_first: chunk = min(chunk, itc_first - learn.step)      # the curriculum switches on a chunk's end
+        learn.model.cfg = replace(cfg, pretrain_objectives='itc') if learn.step < itc_first else cfg
+        s0, t1 = learn.step, time.time()
         learn.fit(stop_at=min(learn.step + chunk, steps))
+        per_step = (time.time() - t1) / max(1, learn.step - s0)
         evaluate()
+    learn.model.cfg = cfg
     learn.model.save_pretrained(out / 'model'); tok.save_pretrained(out / 'model')
     return dict(metrics=learn.history, evals=evals, model=learn.model, tokenizer=tok)
 
@@ -154,7 +165,8 @@ def main(argv=None):
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--device', default=None, help='cpu, cuda, cuda:1, ... (default: a GPU when there is one)')
     p.add_argument('--resume', action='store_true', help='continue from the newest checkpoint in OUT/checkpoints')
+    p.add_argument('--itc_first', type=int, default=0, help='train ITC alone for the first ITC_FIRST steps (a curriculum)')
     a = p.parse_args(argv)
     res = pretrain(a.data, a.out, a.preset, a.steps, a.minutes, a.batch_size, a.lr, a.warmup_steps, eval_every=a.eval_every,
-                   eval_images=a.eval_images, seed=a.seed, device=a.device, resume=a.resume)
+                   eval_images=a.eval_images, seed=a.seed, device=a.device, resume=a.resume, itc_first=a.itc_first)
     for e in res['evals']: print(json.dumps(e))

@@ -46,8 +46,8 @@ def run(out='runs/main', budget: str = 'demo', tasks=RUN_TASKS, device=None, res
         print(f"[{names.index(name) + 1}/{len(names)}] {name}: {(time.time() - s) / 60:.1f} min{_headline(name, r)}", flush=True)
         return r
     stage('world', lambda: experiment_world(out))
-    stage('pretrain', lambda: experiment_pretrained(budget, out, device))
-    for t in tasks: stage(t, lambda: run_experiment(t, budget, out, device=device))
+    stage('pretrain', lambda: experiment_pretrained(budget, out, device, progress='lines'))
+    for t in tasks: stage(t, lambda: run_experiment(t, budget, out, device=device, progress='lines'))
     results = {t: r for t, r in read_results(budget, out).items() if t in tasks}
     rep = write_report(out, budget, results, times)
     return {'results': results, 'seconds': time.time() - t0, 'report': rep}
@@ -104,7 +104,7 @@ def write_report(out, budget: str, results: dict, times: dict) -> Path:
              f"Wall time on this machine: {sum(times.values()) / 60:.1f} min "
              f"({', '.join(f'{k} {v / 60:.1f}' for k, v in times.items())}).", '']
     if budget == 'demo':
-        lines += ['The demo budget shows the pipeline working: minutes of training, the first 200 test items. '
+        lines += ['The demo budget shows the pipeline working: minutes of training, the first 200 test items (retrieval: 100 images, video retrieval: 50 clips). '
                   'For results, run `mplug_nb_run --budget quick` (about an hour) or `--budget full`.', '']
     lines += ['## Results on the ShapesWorld test split', '', results_table(results), '',
               'text-only: the same fine-tuned model with the images blanked; prior: the task without a model '

@@ -17,18 +17,19 @@ from PIL import Image, ImageDraw
 __all__ = ['VERSION', 'SHAPES', 'COLOURS', 'SIZES', 'HELD_OUT', 'SPLITS', 'WORDS', 'CANONICAL', 'NOUNS', 'NUMBER_WORDS',
            'UNIT_POLYGONS', 'SUPERSAMPLE', 'FLAT_BG', 'GAP', 'BORDER', 'MAX_OBJECTS', 'NOVEL_FRACTION', 'ATTRS',
            'CELLS', 'REL_MARGIN', 'CELL_PHRASES', 'REL_PHRASES', 'OPPOSITE', 'CAPTION_KINDS', 'COUNT_WEIGHTS',
-           'QUESTION_TYPES', 'ANSWER_TYPES', 'QUESTIONS_PER_TYPE', 'ANSWER_SYNONYMS', 'CATEGORIES', 'DIRECTIONS',
-           'MAX_VIDEO_OBJECTS', 'MAX_MOVING', 'MOTION_PHRASES', 'VIDEO_QUESTION_TYPES', 'SPLIT_FRACTIONS',
-           'ANSWER_LIST', 'VIDEO_ANSWER_LIST', 'SCHEMA', 'OUTPUTS', 'MIN_SIZE', 'word', 'plural', 'article',
-           'join_list', 'Obj', 'Scene', 'polygon', 'canvas', 'render', 'item_rng', 'sample_combo', 'sample_combos',
-           'place', 'make_scene', 'image_scene', 'cell', 'Ref', 'resolve', 'refs_for', 'noun_phrase', 'ref_text',
-           'relations', 'scene_key', 'full_description', 'parse_description', 'caption_list', 'caption_count',
-           'caption_relation', 'caption_groups', 'captions', 'q_colour', 'q_shape', 'q_count', 'q_exist', 'q_relation',
-           'q_compare', 'questions', 'annotator_answers', 'referring', 'nlvr_statement', 'Video', 'make_video',
-           'video_scene', 'vq_count', 'vq_direction', 'vq_which', 'video_key', 'video_caption', 'parse_video_caption',
-           'split_ranges', 'image_id', 'image_path', 'video_path', 'unique_items', 'retrieval_ceiling', 'save_png',
-           'caption_records', 'retrieval_records', 'vqa_records', 'grounding_records', 'video_records', 'image_files',
-           'video_files', 'answer_balance', 'readme', 'dataset_stats', 'write_json', 'generate', 'format_stats', 'main',
+           'QUESTION_TYPES', 'ANSWER_TYPES', 'QUESTIONS_PER_TYPE', 'ANSWER_SYNONYMS', 'CATEGORIES', 'NLVR_TEMPLATES',
+           'STATEMENT_KINDS', 'DIRECTIONS', 'MAX_VIDEO_OBJECTS', 'MAX_MOVING', 'MOTION_PHRASES', 'VIDEO_QUESTION_TYPES',
+           'SPLIT_FRACTIONS', 'ANSWER_LIST', 'VIDEO_ANSWER_LIST', 'SCHEMA', 'OUTPUTS', 'MIN_SIZE', 'word', 'plural',
+           'article', 'join_list', 'Obj', 'Scene', 'polygon', 'canvas', 'render', 'item_rng', 'sample_combo',
+           'sample_combos', 'place', 'make_scene', 'image_scene', 'cell', 'Ref', 'resolve', 'refs_for', 'noun_phrase',
+           'ref_text', 'relations', 'scene_key', 'full_description', 'parse_description', 'caption_list',
+           'caption_count', 'caption_relation', 'caption_groups', 'captions', 'q_colour', 'q_shape', 'q_count',
+           'q_exist', 'q_relation', 'q_compare', 'questions', 'annotator_answers', 'referring', 'nlvr_template',
+           'statement_kind', 'statement_skeleton', 'nlvr_statement', 'Video', 'make_video', 'video_scene', 'vq_count',
+           'vq_direction', 'vq_which', 'video_key', 'video_caption', 'parse_video_caption', 'split_ranges', 'image_id',
+           'image_path', 'video_path', 'unique_items', 'retrieval_ceiling', 'save_png', 'caption_records',
+           'retrieval_records', 'vqa_records', 'grounding_records', 'video_records', 'image_files', 'video_files',
+           'answer_balance', 'readme', 'dataset_stats', 'write_json', 'generate', 'format_stats', 'main',
            'show_samples', 'show_video', 'show_nlvr']
 
 # %% ../nbs/01_shapes.ipynb #ead382ee
@@ -605,36 +606,60 @@ def _num(k: int, r: Ref, rng: random.Random) -> str:
     "'one red circle', 'three stars'."
     return f'{NUMBER_WORDS[k]} {noun_phrase(r, rng, plural_=k != 1)}'
 
-def _nlvr_templates(a: Scene, b: Scene, rng: random.Random, held_ok: bool) -> tuple:
-    "One random statement about the pair (left `a`, right `b`) and its truth."
+NLVR_TEMPLATES = ('both', 'one', 'more', 'total', 'exactly', 'same')
+
+def nlvr_template(kind: str, a: Scene, b: Scene, rng: random.Random, held_ok: bool = False) -> tuple:
+    "One statement of template `kind` (one of `NLVR_TEMPLATES`) about the pair (left `a`, right `b`), and its truth."
     r = _pair_ref(a, b, rng, held_ok)
     ca, cb = _count(a, r), _count(b, r)
     n = noun_phrase(r, rng)
-    kind = rng.randrange(6)
-    if kind == 0:
+    if kind == 'both':
         return rng.choice((f'Both images contain {article(n)} {n}.', f'There is {article(n)} {n} in each image.')), ca > 0 and cb > 0
-    if kind == 1:
+    if kind == 'one':
         return rng.choice((f'Exactly one image contains {article(n)} {n}.', f'Only one of the images has {article(n)} {n}.')), (ca > 0) != (cb > 0)
-    if kind == 2:
+    if kind == 'more':
         side, other, x, y = ('left', 'right', ca, cb) if rng.random() < 0.5 else ('right', 'left', cb, ca)
         return f'The {side} image contains more {noun_phrase(r, rng, True)} than the {other} image.', x > y
-    if kind == 3:
+    if kind == 'total':
         k = max(0, ca + cb + rng.choice((0, 0, -1, 1, 2)))
         return rng.choice((f'There are exactly {_num(k, r, rng)} in total.', f'The two images contain {_num(k, r, rng)} altogether.')), k == ca + cb
-    if kind == 4:
+    if kind == 'exactly':
         side, x = ('left', ca) if rng.random() < 0.5 else ('right', cb)
         k = max(0, x + rng.choice((0, 0, -1, 1)))
         return f'The {side} image contains exactly {_num(k, r, rng)}.', k == x
-    return rng.choice((f'Both images contain the same number of {noun_phrase(r, rng, True)}.',
-                       f'The two images have the same number of {noun_phrase(r, rng, True)}.')), ca == cb
+    if kind == 'same':
+        return rng.choice((f'Both images contain the same number of {noun_phrase(r, rng, True)}.',
+                           f'The two images have the same number of {noun_phrase(r, rng, True)}.')), ca == cb
+    raise ValueError(f"nlvr_template: kind: expected one of {NLVR_TEMPLATES}, got {kind!r}")
 
-def nlvr_statement(a: Scene, b: Scene, rng: random.Random, held_ok: bool = False) -> tuple:
-    "(sentence, label) about the pair (left `a`, right `b`); the label is drawn 50/50 first."
+STATEMENT_KINDS = {'same': r'same number', 'more': r'contains more', 'total': r'in total|altogether',
+                   'exactly': r'image contains exactly', 'one': r'exactly one image|only one of the images',
+                   'both': r'both images contain|in each image'}   # each template's wording, to tell statements apart
+
+def statement_kind(sentence: str) -> str:
+    "The template (one of `NLVR_TEMPLATES`) a ShapesWorld NLVR statement comes from ('other' if none matches)."
+    return next((k for k, p in STATEMENT_KINDS.items() if re.search(p, sentence.lower())), 'other')
+
+_NAMING = {w for c in list(COLOURS) + list(SHAPES) + list(NOUNS) for w0 in WORDS.get(c, (c,)) for w in (w0, plural(w0))}
+
+def statement_skeleton(sentence: str) -> str:
+    "The sentence with its colour, shape and noun words blanked (numbers and sides kept): what the text alone tells."
+    return ' '.join('_' if w.strip('.') in _NAMING else w for w in sentence.lower().split())
+
+def nlvr_statement(a: Scene, b: Scene, rng: random.Random, held_ok: bool = False, drafts: int = 24) -> tuple:
+    "(sentence, label) about the pair (left `a`, right `b`), the label 50/50 within each template and skeleton."
+    made = defaultdict(lambda: defaultdict(list))                             # template -> skeleton -> [(sentence, truth)]
+    for k in NLVR_TEMPLATES:
+        for _ in range(drafts):
+            s, t = nlvr_template(k, a, b, rng, held_ok)
+            made[k][statement_skeleton(s)].append((s, t))
+    either = {k: [sk for sk, d in made[k].items() if len({t for _, t in d}) == 2] for k in NLVR_TEMPLATES}
+    either = {k: sks for k, sks in either.items() if sks}                     # skeletons this pair makes true and false
     want = _yes_no(rng)
-    for _ in range(100):
-        s, truth = _nlvr_templates(a, b, rng, held_ok)
-        if truth == want: return s, truth
-    return s, truth
+    if not either:                                                            # (rare) nothing can be both: any draft
+        return rng.choice([d for k in NLVR_TEMPLATES for ds in made[k].values() for d in ds])
+    k = rng.choice(sorted(either))
+    return rng.choice([d for d in made[k][rng.choice(either[k])] if d[1] == want])
 
 # %% ../nbs/01_shapes.ipynb #79772047
 DIRECTIONS = {'left': (-1, 0), 'right': (1, 0), 'up': (0, -1), 'down': (0, 1), 'still': (0, 0)}
