@@ -90,7 +90,7 @@ def validate(c: MPLUGConfig) -> None:
     _check(c.vision_pos_init in POS_INITS, 'vision_pos_init', f'one of {POS_INITS}', c.vision_pos_init)
     _check(c.fusion in FUSION_DESIGNS, 'fusion', f'one of {FUSION_DESIGNS}', c.fusion)
     _check(c.itc_batch in ITC_BATCH, 'itc_batch', f'one of {ITC_BATCH}', c.itc_batch)
-    objs = c.pretrain_objectives.split('+') if isinstance(c.pretrain_objectives, str) else None
+    objs = c.objectives if isinstance(c.pretrain_objectives, str) else None
     _check(bool(objs) and set(objs) <= set(OBJECTIVES) and len(set(objs)) == len(objs), 'pretrain_objectives',
            f"distinct names from {OBJECTIVES} joined by '+'", c.pretrain_objectives)
     _check(c.image_size % c.patch_size == 0, 'image_size',
@@ -111,6 +111,11 @@ def validate(c: MPLUGConfig) -> None:
     _check(c.pad_token_id < c.vocab_size, 'pad_token_id', f'an id below vocab_size={c.vocab_size}', c.pad_token_id)
 
 # %% ../nbs/00_config.ipynb #c01a28c2
+@patch(as_prop=True)
+def objectives(self: MPLUGConfig) -> tuple[str, ...]:
+    "The pre-training losses of `pretrain_objectives`, as names: ('itc', 'itm', 'mlm', 'prefix') by default."
+    return tuple(self.pretrain_objectives.split('+'))
+
 @patch(as_prop=True)
 def grid_size(self: MPLUGConfig) -> int:
     "Patches per side of the image."

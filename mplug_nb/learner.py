@@ -513,7 +513,7 @@ def fit(self: Learner, resume=False, stop_at: int | None = None) -> list[dict]:
     end = self.max_steps if stop_at is None else min(stop_at, self.max_steps)
     steps = range(self.step, end)
     pb = progress_bar(steps, total=len(steps)) if self.progress is True and self.rank == 0 and len(steps) else steps
-    if self.progress == 'lines' and self.rank == 0 and self.lines is None: self.lines = ProgressLines(self.max_steps)
+    if self.progress == 'lines' and self.rank == 0 and len(steps) and self.lines is None: self.lines = ProgressLines(self.max_steps)
     batches, saved = self._batches(), None
     f = open(mp, 'a') if mp is not None and self.rank == 0 else None
     try:

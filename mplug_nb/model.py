@@ -131,7 +131,7 @@ def forward(self: MPLUG, image: Tensor, text_ids: Tensor, text_mask: Tensor, pre
             labels: Tensor | None = None, alpha: float | None = None) -> dict:
     "The pre-training losses {'loss', 'itc', 'itm', 'mlm'[, 'prefix']} of images (B, C, H, W) and captions (B, L); those of `cfg.pretrain_objectives`."
     _check_batch(image, text_ids, text_mask, prefix_ids=prefix_ids, target_ids=target_ids)
-    objectives = self.cfg.pretrain_objectives.split('+')
+    objectives = self.cfg.objectives
     alpha = self.cfg.alpha if alpha is None else alpha
     with torch.no_grad(): self.temp.clamp_(0.001, 0.5)
     v, h = self.encode_image(image), self.encode_text(text_ids, text_mask)           # (B, N_v, d), (B, L, d)

@@ -28,7 +28,7 @@ class PretrainLoss:
     def alpha_at(self, step: int) -> float: return self.alpha * min(1., step / self.steps_per_epoch)
 
     def __call__(self, model, batch: dict, step: int) -> dict:
-        if 'prefix' not in getattr(model, 'module', model).cfg.pretrain_objectives.split('+'):    # (DDP wraps the model)
+        if 'prefix' not in getattr(model, 'module', model).cfg.objectives:    # (DDP wraps the model)
             return model(batch['image'], batch['text_ids'], batch['text_mask'], alpha=self.alpha_at(step))
         rng = random.Random(mix_seed('prefix', self.seed, step, get_rank()))
         pl = prefix_lm_inputs(self.tokenizer, batch['text'], rng, self.max_length)
