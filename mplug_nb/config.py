@@ -10,8 +10,8 @@ from pathlib import Path
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['VISION_FLAVOURS', 'POS_INITS', 'OBJECTIVES', 'FUSION_DESIGNS', 'ITC_BATCH', 'PRESETS', 'MPLUGConfig', 'validate',
-           'get_config', 'param_counts', 'describe']
+__all__ = ['VISION_FLAVOURS', 'POS_INITS', 'OBJECTIVES', 'FUSION_DESIGNS', 'ITC_BATCH', 'GROUNDING_HEADS', 'VISION_STEMS',
+           'PRESETS', 'MPLUGConfig', 'validate', 'get_config', 'param_counts', 'describe']
 
 # %% ../nbs/00_config.ipynb #6c258e71
 VISION_FLAVOURS = ('clip', 'timm')
@@ -19,6 +19,8 @@ POS_INITS = ('random', 'sincos')
 OBJECTIVES = ('itc', 'itm', 'mlm', 'prefix')   # mPLUG's pre-training losses
 FUSION_DESIGNS = ('skip', 'asymmetric', 'connected', 'two_stream')
 ITC_BATCH = ('momentum', 'online')
+GROUNDING_HEADS = ('decoder', 'pointer')
+VISION_STEMS = ('patch', 'conv')
 
 # %% ../nbs/00_config.ipynb #1114eb2f
 def _check(ok: bool, field: str, expected: str, got) -> None:
@@ -41,6 +43,7 @@ class MPLUGConfig:
     vision_layer_norm_eps: float = 1e-5
     vision_attention_dropout: float = 0.1
     vision_pos_init: str = 'random'   # the learned position table starts 'random' (official) or as 2D 'sincos' (MAE)
+    vision_stem: str = 'patch'        # the patch tokens from one strided 'patch' convolution (official) or a 'conv' stem
     # text encoder, fusion and decoder (BERT)
     vocab_size: int = 30522
     hidden_size: int = 768
@@ -66,6 +69,8 @@ class MPLUGConfig:
     temp: float = 0.07
     mlm_probability: float = 0.15
     pretrain_objectives: str = 'itc+itm+mlm+prefix'   # the pre-training losses summed, '+'-joined (official: all four)
+    # fine-tuning heads
+    grounding_head: str = 'decoder'   # a box as 4 location tokens of the 'decoder' (official) or from a 'pointer' at a patch
 
     def __post_init__(self): validate(self)
 
@@ -90,6 +95,10 @@ def validate(c: MPLUGConfig) -> None:
     _check(c.vision_pos_init in POS_INITS, 'vision_pos_init', f'one of {POS_INITS}', c.vision_pos_init)
     _check(c.fusion in FUSION_DESIGNS, 'fusion', f'one of {FUSION_DESIGNS}', c.fusion)
     _check(c.itc_batch in ITC_BATCH, 'itc_batch', f'one of {ITC_BATCH}', c.itc_batch)
+    _check(c.grounding_head in GROUNDING_HEADS, 'grounding_head', f'one of {GROUNDING_HEADS}', c.grounding_head)
+    _check(c.vision_stem in VISION_STEMS, 'vision_stem', f'one of {VISION_STEMS}', c.vision_stem)
+    _check(c.vision_stem == 'patch' or c.patch_size >= 2 and c.patch_size & (c.patch_size - 1) == 0, 'patch_size',
+           "a power of two >= 2 for vision_stem='conv' (one stride-2 convolution per halving)", c.patch_size)
     objs = c.objectives if isinstance(c.pretrain_objectives, str) else None
     _check(bool(objs) and set(objs) <= set(OBJECTIVES) and len(set(objs)) == len(objs), 'pretrain_objectives',
            f"distinct names from {OBJECTIVES} joined by '+'", c.pretrain_objectives)
@@ -155,7 +164,8 @@ PRESETS = {
                  vocab_size=512, hidden_size=192, num_attention_heads=6, intermediate_size=768,
                  max_position_embeddings=64, text_layers=2, fusion_layers=3, stride_layer=2, decoder_layers=2,
                  embed_dim=128, queue_size=0, itc_batch='online', alpha=0.,
-                 vision_pos_init='sincos', hidden_dropout=0., attention_dropout=0., vision_attention_dropout=0.),
+                 vision_pos_init='sincos', hidden_dropout=0., attention_dropout=0., vision_attention_dropout=0.,
+                 grounding_head='pointer'),
     'base': dict(),
     'large': dict(image_size=336, patch_size=14, vision_width=1024, vision_layers=24, vision_heads=16,
                   stride_layer=6),

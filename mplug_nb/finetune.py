@@ -213,7 +213,7 @@ def evaluate_task(model, t: Task, data, split: str = 'test', limit: int | None =
 BUDGETS = {   # pre-training of each budget, and what its fine-tuning runs measure
     'demo': dict(pretrain=dict(minutes=3, steps=400, itc_first=250, warmup_steps=20, eval_every=125, eval_images=200),
                  finetune=dict(eval_every=10**6, eval_limit=50, test_limit=200),
-                 tasks={'retrieval': dict(test_limit=100), 'video_retrieval': dict(test_limit=50)}),   # ITM re-ranking is the slow part
+                 tasks={'retrieval': dict(test_limit=80), 'video_retrieval': dict(test_limit=40)}),   # ITM re-ranking is the slow part
     'quick': dict(pretrain=dict(minutes=10, steps=10_000, eval_every=100), finetune={}),
     'full': dict(pretrain=dict(minutes=45, steps=1000, eval_every=250), finetune={})}
 
@@ -260,7 +260,7 @@ EXPERIMENTS = {   # task: (starting point, headline metrics, {budget: steps}, fi
                      dict(lr=3e-5, batch_size=16, warmup_steps=5, eval_every=25, eval_limit=100)),
     'vqa': ('pretrained', ['overall', 'rank_overall'], {'demo': 800, 'quick': 1200, 'full': 4800}, dict(eval_every=100, eval_limit=500)),
     'retrieval': ('pretrained', ['t2i_r1', 'i2t_r1'], {'demo': 30, 'quick': 250, 'full': 1500}, dict(eval_every=50, eval_limit=500)),
-    'grounding': ('pretrained', ['acc', 'miou'], {'demo': 35, 'quick': 500, 'full': 2000}, dict(eval_every=100, eval_limit=200)),
+    'grounding': ('pretrained', ['acc', 'miou'], {'demo': 200, 'quick': 500, 'full': 2000}, dict(eval_every=100, eval_limit=200)),
     'nlvr': ('pretrained', ['acc'], {'demo': 20, 'quick': 300, 'full': 1500}, dict(eval_every=100, eval_limit=200)),
     'videoqa': ('vqa', ['rank_overall', 'overall'], {'demo': 50, 'quick': 90, 'full': 540}, dict(eval_every=30, eval_limit=100)),
     'video_retrieval': ('retrieval', ['t2i_r1', 'i2t_r1'], {'demo': 6, 'quick': 125, 'full': 540}, dict(eval_every=25, eval_limit=50)),

@@ -18,7 +18,7 @@ from .generation import rank_answer
 from .learner import cosine_lr
 from .finetune import experiment_world, finetune
 from .pretrain import pretrain
-from .vqa import answer_loss, vqa_accuracy, vqa_scores, question_entries, majority_answers
+from .vqa import answer_loss, vqa_accuracy, vqa_scores, question_entries, majority_answers, prior_answer
 
 # %% auto #0
 __all__ = ['LAYOUTS', 'HEADS', 'MEMORIES', 'LADDER_KEYS', 'LADDER', 'PRETRAIN_LADDER', 'VQATensors', 'Rung', 'rung_accuracy',
@@ -166,10 +166,10 @@ def cached_rung(runs, name: str, **kwargs) -> dict:
 
 # %% ../nbs/15a_ladder.ipynb #17340676
 def prior_accuracy(world, n_val: int | None = 1000) -> dict:
-    "VQA accuracy (%) overall and per type of answering each question type's most common training answer, on the first `n_val` val questions."
+    "VQA accuracy (%) overall and per type of `VQATask.prior`'s answers (`prior_answer`), on the first `n_val` val questions."
     best = majority_answers(read_json(Path(world) / 'vqa/vqa_train.json', list))
     val = read_json(Path(world) / 'vqa/vqa_val.json', list)[:n_val]
-    scores = vqa_scores({'generate': {i: best.get(e.get('question_type', 'all'), '') for i, e in enumerate(val)}}, val)
+    scores = vqa_scores({'generate': {i: prior_answer(best, e) for i, e in enumerate(val)}}, val)
     return {k: round(v, 1) for k, v in scores.items() if k != 'n'}
 
 # %% ../nbs/15a_ladder.ipynb #8ba695d8

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from .config import MPLUGConfig, get_config
 
 # %% auto #0
-__all__ = ['check_images', 'PatchEmbed', 'resize_pos_embed', 'VisionEmbeddings', 'sincos_pos_embed']
+__all__ = ['check_images', 'PatchEmbed', 'ConvStem', 'resize_pos_embed', 'VisionEmbeddings', 'sincos_pos_embed']
 
 # %% ../nbs/03_patch_embed.ipynb #af7de2d0
 def check_images(x: torch.Tensor, in_chans: int, patch_size: int) -> tuple[int, int]:
@@ -26,16 +26,30 @@ def check_images(x: torch.Tensor, in_chans: int, patch_size: int) -> tuple[int, 
 
 # %% ../nbs/03_patch_embed.ipynb #49003edc
 class PatchEmbed(nn.Module):
-    "Cut images into patches and project each to `vision_width`: a convolution with kernel = stride = patch size."
+    "Cut images into patches and project each to `vision_width`: a convolution with kernel = stride = patch size (or `ConvStem`)."
     def __init__(self, cfg: MPLUGConfig):
         super().__init__()
         self.in_chans, self.patch_size = cfg.in_chans, cfg.patch_size
-        self.proj = nn.Conv2d(cfg.in_chans, cfg.vision_width, cfg.patch_size, stride=cfg.patch_size,
-                              bias=cfg.vision_flavour == 'timm')              # CLIP's conv1 has no bias
+        if cfg.vision_stem == 'conv': self.proj = ConvStem(cfg.in_chans, cfg.vision_width, cfg.patch_size)
+        else: self.proj = nn.Conv2d(cfg.in_chans, cfg.vision_width, cfg.patch_size, stride=cfg.patch_size,
+                                    bias=cfg.vision_flavour == 'timm')        # CLIP's conv1 has no bias
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_images(x, self.in_chans, self.patch_size)
         return self.proj(x).flatten(2).transpose(1, 2)                        # (B, gh*gw, d)
+
+# %% ../nbs/03_patch_embed.ipynb #95d2daba
+class ConvStem(nn.Sequential):
+    "log2(P) 3x3 stride-2 convolutions with BatchNorm and ReLU, widening to `width`, then a 1x1 convolution (Xiao et al., 2021)."
+    def __init__(self, in_chans: int, width: int, patch_size: int):
+        n = patch_size.bit_length() - 1
+        if n < 1 or 2 ** n != patch_size: raise ValueError(f"ConvStem: expected a patch_size that is a power of two >= 2, got {patch_size}")
+        layers, c = [], in_chans
+        for k in range(n):
+            out = max(1, width // 2 ** (n - 1 - k))                              # width/4, width/2, width for P = 8
+            layers += [nn.Conv2d(c, out, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(out), nn.ReLU()]
+            c = out
+        super().__init__(*layers, nn.Conv2d(c, width, 1))                          # (B, width, H/P, W/P)
 
 # %% ../nbs/03_patch_embed.ipynb #ad19a208
 def resize_pos_embed(pos: torch.Tensor, new_grid: int | tuple[int, int], num_prefix_tokens: int = 1,

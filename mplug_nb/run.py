@@ -104,11 +104,13 @@ def write_report(out, budget: str, results: dict, times: dict) -> Path:
              f"Wall time on this machine: {sum(times.values()) / 60:.1f} min "
              f"({', '.join(f'{k} {v / 60:.1f}' for k, v in times.items())}).", '']
     if budget == 'demo':
-        lines += ['The demo budget shows the pipeline working: minutes of training, the first 200 test items (retrieval: 100 images, video retrieval: 50 clips). '
+        few = BUDGETS['demo']['tasks']
+        lines += [f"The demo budget shows the pipeline working: minutes of training, the first {BUDGETS['demo']['finetune']['test_limit']} test items "
+                  f"(retrieval: {few['retrieval']['test_limit']} images, video retrieval: {few['video_retrieval']['test_limit']} clips). "
                   'For results, run `mplug_nb_run --budget quick` (about an hour) or `--budget full`.', '']
     lines += ['## Results on the ShapesWorld test split', '', results_table(results), '',
               'text-only: the same fine-tuned model with the images blanked; prior: the task without a model '
-              '(majority answer per question type, chance, mean box, nearest-neighbour caption).', '']
+              '(majority answer per question type and template, chance, mean box, nearest-neighbour caption).', '']
     pre = out / f'pretrain_{budget}'
     if (pre / 'eval.jsonl').is_file():
         _save(_pretrain_figure(pre), out / 'pretrain.png')

@@ -9,13 +9,14 @@ from collections import Counter, defaultdict
 import torch
 from torch import Tensor
 from .data import read_json, tokenize, read_image
+from .shapes import statement_skeleton
 from .decoder import BertLMHeadModel, lm_labels
 from .generation import beam_search, rank_answer
 from .finetune import Task, register_task, load_task_model
 
 # %% auto #0
 __all__ = ['answer_loss', 'process_punctuation', 'process_digit_article', 'normalize_answer', 'vqa_accuracy', 'decode',
-           'question_entries', 'majority_answers', 'VQATask', 'vqa_scores', 'answer', 'main']
+           'question_entries', 'majority_answers', 'prior_answer', 'VQATask', 'vqa_scores', 'answer', 'main']
 
 # %% ../nbs/15_vqa.ipynb #dd4e3efe
 def answer_loss(decoder: BertLMHeadModel, memory: Tensor, memory_mask: Tensor, answer_ids: Tensor, answer_mask: Tensor,
@@ -80,10 +81,17 @@ def question_entries(ds) -> list[dict]:
     return [files[s[0]][s[1]] for s in ds.samples]
 
 def majority_answers(entries: list[dict]) -> dict:
-    "{question type: its most common annotator answer} over VQA annotation `entries`."
-    per_type = defaultdict(Counter)
-    for e in entries: per_type[e.get('question_type', 'all')].update(e['answer'])
-    return {t: c.most_common(1)[0][0] for t, c in per_type.items()}
+    "The most common annotator answer of each question type and of each (type, template) over VQA annotation `entries`."
+    counts = defaultdict(Counter)
+    for e in entries:
+        t = e.get('question_type', 'all')
+        counts[t].update(e['answer']); counts[t, statement_skeleton(e['question'])].update(e['answer'])
+    return {k: c.most_common(1)[0][0] for k, c in counts.items()}
+
+def prior_answer(best: dict, entry: dict) -> str:
+    "The prior's answer to a question: the commonest training answer of its type and template, else of its type."
+    t = entry.get('question_type', 'all')
+    return best.get((t, statement_skeleton(entry['question'])), best.get(t, ''))
 
 @register_task
 class VQATask(Task):
@@ -138,11 +146,11 @@ class VQATask(Task):
         return vqa_scores({k: dict(zip(idx, v)) for k, v in preds.items()}, entries)
 
     def prior(self, train_ds, ds, indices=None) -> dict:
-        "Each question type's most frequent training answer."
+        "The most frequent training answer of each question's type and template (`prior_answer`)."
         best = majority_answers(question_entries(train_ds))
         entries = question_entries(ds)
         idx = range(len(ds)) if indices is None else indices
-        return vqa_scores({'generate': {i: best.get(entries[i].get('question_type', 'all'), '') for i in idx}}, entries)
+        return vqa_scores({'generate': {i: prior_answer(best, entries[i]) for i in idx}}, entries)
 
 def vqa_scores(preds: dict, entries: list[dict]) -> dict:
     "VQA accuracy (%) overall and per question type of {'generate': {item: answer}, 'rank': ...} ('rank_' keys for ranking)."
