@@ -16,7 +16,8 @@ from .finetune import Task, register_task, load_task_model
 
 # %% auto #0
 __all__ = ['answer_loss', 'process_punctuation', 'process_digit_article', 'normalize_answer', 'vqa_accuracy', 'decode',
-           'question_entries', 'majority_answers', 'prior_answer', 'VQATask', 'vqa_scores', 'answer', 'main']
+           'question_entries', 'prior_keys', 'majority_answers', 'prior_answer', 'VQATask', 'vqa_scores', 'answer',
+           'main']
 
 # %% ../nbs/15_vqa.ipynb #dd4e3efe
 def answer_loss(decoder: BertLMHeadModel, memory: Tensor, memory_mask: Tensor, answer_ids: Tensor, answer_mask: Tensor,
@@ -80,18 +81,22 @@ def question_entries(ds) -> list[dict]:
         if s[0] not in files: files[s[0]] = read_json(s[0], list)
     return [files[s[0]][s[1]] for s in ds.samples]
 
+def prior_keys(entry: dict) -> tuple:
+    "A question's question type and its (type, template); the template is the question with its colour, shape and noun words blanked."
+    t = entry.get('question_type', 'all')
+    return t, (t, statement_skeleton(entry['question']))
+
 def majority_answers(entries: list[dict]) -> dict:
     "The most common annotator answer of each question type and of each (type, template) over VQA annotation `entries`."
     counts = defaultdict(Counter)
     for e in entries:
-        t = e.get('question_type', 'all')
-        counts[t].update(e['answer']); counts[t, statement_skeleton(e['question'])].update(e['answer'])
+        for k in prior_keys(e): counts[k].update(e['answer'])
     return {k: c.most_common(1)[0][0] for k, c in counts.items()}
 
 def prior_answer(best: dict, entry: dict) -> str:
     "The prior's answer to a question: the commonest training answer of its type and template, else of its type."
-    t = entry.get('question_type', 'all')
-    return best.get((t, statement_skeleton(entry['question'])), best.get(t, ''))
+    t, template = prior_keys(entry)
+    return best.get(template, best.get(t, ''))
 
 @register_task
 class VQATask(Task):
