@@ -192,40 +192,42 @@ def finetune(task: str, data, pretrained, out, steps: int = 1000, minutes: float
     res = {'task': task, 'metric': t.metric, 'steps': learn.step, 'train_s': round(train_s, 1), 'val': curve[-1]}
     if test:
         t0 = time.time()
-        res.update(evaluate_task(learn.model, t, data, limit=test_limit))
+        res.update(evaluate_task(learn.model, t, data, limit=test_limit, progress=progress == 'lines'))
         res['eval_s'] = round(time.time() - t0, 1)
     save_task_model(learn.model, t, out / 'model')
     (out / 'results.json').write_text(json.dumps(res, indent=1))
     return {**res, 'model': learn.model, 'task_obj': t, 'curve': curve, 'metrics': learn.history}
 
-def evaluate_task(model, t: Task, data, split: str = 'test', limit: int | None = None) -> dict:
-    "The task's metrics on the `split` split (its first `limit` items), its novel scenes, with images blanked (text-only), and the prior."
+def evaluate_task(model, t: Task, data, split: str = 'test', limit: int | None = None, progress: bool = False) -> dict:
+    "The task's metrics on the `split` split (its first `limit` items), its novel scenes, with images blanked (text-only), and the prior; `progress`: a line per measurement."
     data = Path(data)
     ds = t.dataset(data, split)
     idx = None if limit is None else list(range(min(limit, len(ds))))
     novel = [i for i in t.novel_indices(ds) if idx is None or i < len(idx)]
-    res = {split: t.evaluate(model, ds, idx), 'text_only': t.evaluate(model, ds, idx, blank_images=True),
-           'prior': t.prior(t.dataset(data, 'train'), ds, idx)}
-    if novel: res['novel'] = {'n': len(novel), **t.evaluate(model, ds, novel)}
+    say = (lambda what: print(f'    measuring {what}', flush=True)) if progress else (lambda what: None)
+    say(f'{split}: {len(ds) if idx is None else len(idx)} items'); res = {split: t.evaluate(model, ds, idx)}
+    say('text-only: the same items, images blanked'); res['text_only'] = t.evaluate(model, ds, idx, blank_images=True)
+    res['prior'] = t.prior(t.dataset(data, 'train'), ds, idx)
+    if novel: say(f'novel scenes: {len(novel)} items'); res['novel'] = {'n': len(novel), **t.evaluate(model, ds, novel)}
     return res
 
 # %% ../nbs/13_finetune.ipynb #6e0bc27b
 BUDGETS = {   # pre-training of each budget, and what its fine-tuning runs measure
-    'demo': dict(pretrain=dict(minutes=3, steps=400, itc_first=250, warmup_steps=20, eval_every=125, eval_images=200),
+    'demo': dict(pretrain=dict(minutes=3, steps=400, itc_first=250, warmup_steps=20, eval_every=125, eval_images=200, hard_negatives=True),
                  finetune=dict(eval_every=10**6, eval_limit=50, test_limit=200),
                  tasks={'retrieval': dict(test_limit=80), 'video_retrieval': dict(test_limit=40)}),   # ITM re-ranking is the slow part
-    'quick': dict(pretrain=dict(minutes=10, steps=10_000, eval_every=100), finetune={}),
-    'full': dict(pretrain=dict(minutes=45, steps=1000, eval_every=250), finetune={})}
+    'quick': dict(pretrain=dict(minutes=10, steps=10_000, eval_every=100, hard_negatives=True), finetune={}),
+    'full': dict(pretrain=dict(minutes=45, steps=1000, eval_every=250, hard_negatives=True), finetune={})}
 
 def runs_dir() -> Path:
     "Where experiments live: `$MPLUG_NB_RUNS`, else `runs/` at the repository root."
     return Path(os.environ.get('MPLUG_NB_RUNS', Path(__file__).resolve().parents[1] / 'runs'))
 
-def experiment_world(runs=None) -> Path:
+def experiment_world(runs=None, progress: bool = False) -> Path:
     "The 10,000-image ShapesWorld of the experiments (seed 0, 64 px), generated on first use (about 40 s)."
     from mplug_nb.shapes import generate
     world = Path(runs or runs_dir()) / 'shapesworld10k'
-    if not (world / 'stats.json').is_file(): generate(world, n_images=10_000, seed=0)
+    if not (world / 'stats.json').is_file(): generate(world, n_images=10_000, seed=0, progress=progress)
     return world
 
 def experiment_pretrained(budget: str = 'quick', runs=None, device=None, progress: bool | str = False) -> Path:
@@ -259,11 +261,11 @@ EXPERIMENTS = {   # task: (starting point, headline metrics, {budget: steps}, fi
     'caption_scst': ('caption', ['CIDEr', 'Bleu_4'], {'demo': 30, 'quick': 230, 'full': 900},
                      dict(lr=3e-5, batch_size=16, warmup_steps=5, eval_every=25, eval_limit=100)),
     'vqa': ('pretrained', ['overall', 'rank_overall'], {'demo': 800, 'quick': 1200, 'full': 4800}, dict(eval_every=100, eval_limit=500)),
-    'retrieval': ('pretrained', ['t2i_r1', 'i2t_r1'], {'demo': 30, 'quick': 250, 'full': 1500}, dict(eval_every=50, eval_limit=500)),
+    'retrieval': ('pretrained', ['t2i_r1', 'i2t_r1', 'itc_t2i_r1', 'itc_i2t_r1'], {'demo': 30, 'quick': 250, 'full': 1500}, dict(eval_every=50, eval_limit=500)),
     'grounding': ('pretrained', ['acc', 'miou'], {'demo': 200, 'quick': 500, 'full': 2000}, dict(eval_every=100, eval_limit=200)),
     'nlvr': ('pretrained', ['acc'], {'demo': 20, 'quick': 300, 'full': 1500}, dict(eval_every=100, eval_limit=200)),
     'videoqa': ('vqa', ['rank_overall', 'overall'], {'demo': 50, 'quick': 90, 'full': 540}, dict(eval_every=30, eval_limit=100)),
-    'video_retrieval': ('retrieval', ['t2i_r1', 'i2t_r1'], {'demo': 6, 'quick': 125, 'full': 540}, dict(eval_every=25, eval_limit=50)),
+    'video_retrieval': ('retrieval', ['t2i_r1', 'i2t_r1', 'itc_t2i_r1', 'itc_i2t_r1'], {'demo': 6, 'quick': 125, 'full': 540}, dict(eval_every=25, eval_limit=50)),
 }
 
 def run_experiment(task: str, budget: str = 'quick', runs=None, **overrides) -> dict:
@@ -342,6 +344,6 @@ def eval_main(argv=None):
     p.add_argument('--limit', type=int, default=None, help='measure the first LIMIT items only')
     a = p.parse_args(argv)
     model, t = load_task_model(a.ckpt, pick_device(a.device), a.task)
-    res = {'task': a.task, 'metric': t.metric, **evaluate_task(model, t, a.data, a.split, a.limit)}
+    res = {'task': a.task, 'metric': t.metric, **evaluate_task(model, t, a.data, a.split, a.limit, progress=True)}
     print(json.dumps(res, indent=1))
     return res

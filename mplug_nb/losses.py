@@ -32,8 +32,9 @@ def _check_features(name: str, x: Tensor, B: int | None, D: int | None) -> None:
 
 def itc_loss(image_feat: Tensor, text_feat: Tensor, image_feat_m: Tensor, text_feat_m: Tensor, image_queue: Tensor,
              text_queue: Tensor, temp: Tensor | float, alpha: float = 0., idx: Tensor | None = None,
-             idx_queue: Tensor | None = None, online_batch: bool = False) -> tuple[Tensor, Tensor, Tensor]:
-    "ITC loss of normalised features (B, D) against [momentum (or online) batch; queue (D, K)], and s_i2t, s_t2i (B, B + K)."
+             idx_queue: Tensor | None = None, online_batch: bool = False,
+             text_feat_neg: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    "ITC loss of normalised features (B, D) against [momentum (or online) batch; queue (D, K)], and s_i2t, s_t2i (B, B + K); `text_feat_neg` (N, D): false texts every image is also scored against (s_i2t (B, B + K + N))."
     B, D = image_feat.shape
     need_m = not online_batch or alpha > 0                                         # momentum features are used
     checks = [('text_feat', text_feat)]
@@ -54,6 +55,10 @@ def itc_loss(image_feat: Tensor, text_feat: Tensor, image_feat_m: Tensor, text_f
             y_t2i = alpha * F.softmax(text_feat_m @ image_all / temp, 1) + (1 - alpha) * y
     if online_batch: image_all, text_all = torch.cat([image_feat.t(), image_q], 1), torch.cat([text_feat.t(), text_q], 1)
     sim_i2t, sim_t2i = image_feat @ text_all / temp, text_feat @ image_all / temp        # (B, B + K)
+    if text_feat_neg is not None:                                                 # hard-negative texts: no image's positive
+        _check_features('text_feat_neg', text_feat_neg, None, D)
+        sim_i2t = torch.cat([sim_i2t, image_feat @ text_feat_neg.t() / temp], 1)      # (B, B + K + N)
+        y_i2t = F.pad(y_i2t, (0, text_feat_neg.shape[0]))
     loss_i2t = -(F.log_softmax(sim_i2t, 1) * y_i2t).sum(1).mean()
     loss_t2i = -(F.log_softmax(sim_t2i, 1) * y_t2i).sum(1).mean()
     return (loss_i2t + loss_t2i) / 2, sim_i2t, sim_t2i

@@ -128,9 +128,13 @@ def _check_batch(image: Tensor, text_ids: Tensor, text_mask: Tensor, **named) ->
 
 def forward(self: MPLUG, image: Tensor, text_ids: Tensor, text_mask: Tensor, prefix_ids: Tensor | None = None,
             prefix_mask: Tensor | None = None, target_ids: Tensor | None = None, target_mask: Tensor | None = None,
-            labels: Tensor | None = None, alpha: float | None = None) -> dict:
-    "The pre-training losses {'loss', 'itc', 'itm', 'mlm'[, 'prefix']} of images (B, C, H, W) and captions (B, L); those of `cfg.pretrain_objectives`."
+            labels: Tensor | None = None, alpha: float | None = None, neg_ids: Tensor | None = None,
+            neg_mask: Tensor | None = None) -> dict:
+    "The pre-training losses {'loss', 'itc', 'itm', 'mlm'[, 'prefix']} of images (B, C, H, W) and captions (B, L); those of `cfg.pretrain_objectives`; false captions `neg_ids` (N, L') are further ITC negatives of every image."
     _check_batch(image, text_ids, text_mask, prefix_ids=prefix_ids, target_ids=target_ids)
+    if neg_ids is not None and (neg_ids.dim() != 2 or neg_mask is None or neg_mask.shape != neg_ids.shape):
+        raise ValueError(f"neg_ids, neg_mask: expected two tensors of one shape (N, L), got {tuple(neg_ids.shape)} and "
+                         f"{None if neg_mask is None else tuple(neg_mask.shape)}")
     objectives = self.cfg.objectives
     alpha = self.cfg.alpha if alpha is None else alpha
     with torch.no_grad(): self.temp.clamp_(0.001, 0.5)
@@ -146,8 +150,9 @@ def forward(self: MPLUG, image: Tensor, text_ids: Tensor, text_mask: Tensor, pre
             image_feat_m = self.image_feature(v_m, momentum=True)
             text_feat_m = self.text_feature(self.encode_text(text_ids, text_mask, momentum=True), momentum=True)
     out = {}
+    text_feat_neg = None if neg_ids is None else self.text_feature(self.encode_text(neg_ids, neg_mask))   # (N, embed_dim)
     out['itc'], sim_i2t, sim_t2i = itc_loss(image_feat, text_feat, image_feat_m, text_feat_m, self.image_queue,
-                                            self.text_queue, self.temp, alpha, online_batch=online)
+                                            self.text_queue, self.temp, alpha, online_batch=online, text_feat_neg=text_feat_neg)
     if self.training and need_m:
         dequeue_and_enqueue(self.image_queue, self.text_queue, self.queue_ptr, image_feat_m, text_feat_m)
     if 'itm' in objectives:    # ITM: B true pairs, 2B hard negatives

@@ -11,6 +11,7 @@ import torch
 from .config import get_config
 from .data import shapesworld_dataset, shapesworld_texts, train_tokenizer, load_tokenizer, tokenize, SPECIAL_TOKENS
 from .losses import prefix_lm_inputs
+from .shapes import swap_attribute
 from .model import MPLUG
 from .learner import Learner, get_rank, mix_seed, read_metrics, plot_metrics, list_checkpoints
 
@@ -20,20 +21,32 @@ __all__ = ['PretrainLoss', 'itc_features', 'recall_at_k', 'zero_shot_retrieval',
 
 # %% ../nbs/12_pretrain.ipynb #f8b0f6ce
 class PretrainLoss:
-    "The `Learner`'s loss_fn for pre-training: α ramped over the first epoch, prefix-LM inputs seeded by the step."
-    def __init__(self, tokenizer, steps_per_epoch: int, alpha: float = 0.4, max_length: int = 64, seed: int = 0):
+    "The `Learner`'s loss_fn for pre-training: α ramped over the first epoch, prefix-LM inputs and false captions seeded by the step."
+    def __init__(self, tokenizer, steps_per_epoch: int, alpha: float = 0.4, max_length: int = 64, seed: int = 0,
+                 negatives=None):
         if steps_per_epoch < 1: raise ValueError(f"PretrainLoss: steps_per_epoch: expected an int >= 1, got {steps_per_epoch}")
+        if negatives is not None and not callable(negatives):
+            raise TypeError(f"PretrainLoss: negatives: expected None or a function (text, rng) -> false text or None, got {negatives!r}")
         self.tokenizer, self.steps_per_epoch, self.alpha, self.max_length, self.seed = tokenizer, steps_per_epoch, alpha, max_length, seed
+        self.negatives = negatives
 
     def alpha_at(self, step: int) -> float: return self.alpha * min(1., step / self.steps_per_epoch)
 
+    def false_captions(self, texts: list[str], step: int) -> dict:
+        "{'neg_ids', 'neg_mask'} (N, L) of `negatives` applied to `texts` (N of them could be falsified), or {}."
+        if self.negatives is None: return {}
+        rng = random.Random(mix_seed('negatives', self.seed, step, get_rank()))
+        neg = [n for n in (self.negatives(t, rng) for t in texts) if n is not None]
+        if not neg: return {}
+        return dict(zip(('neg_ids', 'neg_mask'), tokenize(self.tokenizer, neg, self.max_length, truncation=True)))
+
     def __call__(self, model, batch: dict, step: int) -> dict:
-        if 'prefix' not in getattr(model, 'module', model).cfg.objectives:    # (DDP wraps the model)
-            return model(batch['image'], batch['text_ids'], batch['text_mask'], alpha=self.alpha_at(step))
-        rng = random.Random(mix_seed('prefix', self.seed, step, get_rank()))
-        pl = prefix_lm_inputs(self.tokenizer, batch['text'], rng, self.max_length)
-        pl = {k: v.to(batch['image'].device) for k, v in pl.items()}
-        return model(batch['image'], batch['text_ids'], batch['text_mask'], **pl, alpha=self.alpha_at(step))
+        dev = batch['image'].device
+        kw = {k: v.to(dev) for k, v in self.false_captions(batch['text'], step).items()}
+        if 'prefix' in getattr(model, 'module', model).cfg.objectives:          # (DDP wraps the model)
+            rng = random.Random(mix_seed('prefix', self.seed, step, get_rank()))
+            kw.update({k: v.to(dev) for k, v in prefix_lm_inputs(self.tokenizer, batch['text'], rng, self.max_length).items()})
+        return model(batch['image'], batch['text_ids'], batch['text_mask'], alpha=self.alpha_at(step), **kw)
 
 # %% ../nbs/12_pretrain.ipynb #05c8c48b
 @torch.no_grad()
@@ -72,8 +85,8 @@ def zero_shot_retrieval(model: MPLUG, ds, tokenizer, n_images: int | None = 1000
 def pretrain(data, out, preset: str = 'tiny', steps: int = 1000, minutes: float | None = None, batch_size: int = 32,
              lr: float = 5e-4, warmup_steps: int = 100, weight_decay: float = 0.02, eval_every: int = 100,
              eval_images: int = 1000, seed: int = 0, progress: bool = True, device=None, resume: bool = False,
-             itc_first: int = 0, **overrides) -> dict:
-    "Pre-train `preset` on the ShapesWorld folder `data` into `out` (`resume`: continue from its newest checkpoint); returns {'metrics', 'evals', 'model', 'tokenizer'}."
+             itc_first: int = 0, hard_negatives: bool = False, **overrides) -> dict:
+    "Pre-train `preset` on the ShapesWorld folder `data` into `out` (`resume`: continue from its newest checkpoint; `hard_negatives`: shape-swapped captions as ITC negatives); returns {'metrics', 'evals', 'model', 'tokenizer'}."
     data, out = Path(data), Path(out)
     if not isinstance(itc_first, int) or isinstance(itc_first, bool) or itc_first < 0:
         raise ValueError(f"pretrain: itc_first: expected an int >= 0 (steps of ITC alone before the configured objectives), got {itc_first!r}")
@@ -87,7 +100,8 @@ def pretrain(data, out, preset: str = 'tiny', steps: int = 1000, minutes: float 
     test_ds = shapesworld_dataset(data, 'retrieval', 'test', size=cfg.image_size)
     model = MPLUG(cfg)
     steps_per_epoch = len(train_ds) // batch_size
-    learn = Learner(model, train_ds, PretrainLoss(tok, steps_per_epoch, cfg.alpha, cfg.max_position_embeddings, seed),
+    loss_fn = PretrainLoss(tok, steps_per_epoch, cfg.alpha, cfg.max_position_embeddings, seed, swap_attribute if hard_negatives else None)
+    learn = Learner(model, train_ds, loss_fn,
                     batch_size=batch_size, collate_fn=train_ds.collate_fn(tok, max_length=cfg.max_position_embeddings, truncation=True),
                     lr=lr, weight_decay=weight_decay, max_steps=steps, warmup_steps=warmup_steps, out=out / 'checkpoints',
                     keep=1, seed=seed, progress=progress, device=device)
@@ -166,7 +180,9 @@ def main(argv=None):
     p.add_argument('--device', default=None, help='cpu, cuda, cuda:1, ... (default: a GPU when there is one)')
     p.add_argument('--resume', action='store_true', help='continue from the newest checkpoint in OUT/checkpoints')
     p.add_argument('--itc_first', type=int, default=0, help='train ITC alone for the first ITC_FIRST steps (a curriculum)')
+    p.add_argument('--hard_negatives', action='store_true', help='score every image against shape-swapped captions in ITC (NegCLIP)')
     a = p.parse_args(argv)
     res = pretrain(a.data, a.out, a.preset, a.steps, a.minutes, a.batch_size, a.lr, a.warmup_steps, eval_every=a.eval_every,
-                   eval_images=a.eval_images, seed=a.seed, device=a.device, resume=a.resume, itc_first=a.itc_first)
+                   eval_images=a.eval_images, seed=a.seed, device=a.device, resume=a.resume, itc_first=a.itc_first,
+                   hard_negatives=a.hard_negatives)
     for e in res['evals']: print(json.dumps(e))

@@ -131,7 +131,7 @@ class RetrievalTask(Task):
         per = len(ds.img2txt[0])                                                        # texts of one image
         out.update({f'i2t_r{k}': 100 * (1 - _miss(n * per, per, k)) for k in (1, 5, 10)})
         out['r1'] = (out['t2i_r1'] + out['i2t_r1']) / 2
-        return out
+        return {**out, **{f'itc_{k}': v for k, v in out.items() if k != 'r1'}}          # chance whichever score ranks
 
 def _miss(T: int, good: int, k: int) -> float:
     "Probability that none of `good` right texts among `T` is in a random top `k`."

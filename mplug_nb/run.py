@@ -45,7 +45,7 @@ def run(out='runs/main', budget: str = 'demo', tasks=RUN_TASKS, device=None, res
         (out / 'times.json').write_text(json.dumps(times, indent=1))
         print(f"[{names.index(name) + 1}/{len(names)}] {name}: {(time.time() - s) / 60:.1f} min{_headline(name, r)}", flush=True)
         return r
-    stage('world', lambda: experiment_world(out))
+    stage('world', lambda: experiment_world(out, progress=True))
     stage('pretrain', lambda: experiment_pretrained(budget, out, device, progress='lines'))
     for t in tasks: stage(t, lambda: run_experiment(t, budget, out, device=device, progress='lines'))
     results = {t: r for t, r in read_results(budget, out).items() if t in tasks}

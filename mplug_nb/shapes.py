@@ -24,16 +24,16 @@ __all__ = ['VERSION', 'SHAPES', 'COLOURS', 'SIZES', 'HELD_OUT', 'SPLITS', 'WORDS
            'sample_combos', 'place', 'make_scene', 'image_scene', 'cell', 'Ref', 'resolve', 'refs_for', 'noun_phrase',
            'ref_text', 'relations', 'scene_key', 'full_description', 'parse_description', 'caption_list',
            'caption_count', 'caption_relation', 'caption_groups', 'captions', 'q_colour', 'q_shape', 'q_count',
-           'q_exist', 'q_relation', 'q_compare', 'questions', 'annotator_answers', 'referring', 'nlvr_template',
-           'statement_kind', 'statement_skeleton', 'nlvr_statement', 'Video', 'make_video', 'video_scene', 'vq_count',
-           'vq_direction', 'vq_which', 'video_key', 'video_caption', 'parse_video_caption', 'split_ranges', 'image_id',
-           'image_path', 'video_path', 'unique_items', 'retrieval_ceiling', 'save_png', 'caption_records',
-           'retrieval_records', 'vqa_records', 'grounding_records', 'video_records', 'image_files', 'video_files',
-           'answer_balance', 'readme', 'dataset_stats', 'write_json', 'generate', 'format_stats', 'main',
-           'show_samples', 'show_video', 'show_nlvr']
+           'statement_skeleton', 'balanced_draft', 'q_exist', 'q_relation', 'q_compare', 'questions',
+           'annotator_answers', 'referring', 'swap_attribute', 'nlvr_template', 'statement_kind', 'nlvr_statement',
+           'Video', 'make_video', 'video_scene', 'vq_count', 'vq_direction', 'vq_which', 'video_key', 'video_caption',
+           'parse_video_caption', 'split_ranges', 'image_id', 'image_path', 'video_path', 'unique_items',
+           'retrieval_ceiling', 'save_png', 'caption_records', 'retrieval_records', 'vqa_records', 'grounding_records',
+           'video_records', 'image_files', 'video_files', 'answer_balance', 'readme', 'dataset_stats', 'write_json',
+           'generate', 'format_stats', 'main', 'show_samples', 'show_video', 'show_nlvr']
 
 # %% ../nbs/01_shapes.ipynb #ead382ee
-VERSION = 'shapesworld-1.0'
+VERSION = 'shapesworld-1.1'
 SHAPES = ('circle', 'square', 'triangle', 'diamond', 'star')
 COLOURS = {'red': (220, 40, 40), 'orange': (245, 140, 20), 'yellow': (240, 220, 50), 'green': (40, 170, 60),
            'cyan': (40, 210, 220), 'blue': (50, 80, 230), 'purple': (150, 60, 200), 'gray': (150, 150, 150)}
@@ -451,6 +451,21 @@ def q_count(scene: Scene, rng: random.Random, held_ok: bool = False):
 # %% ../nbs/01_shapes.ipynb #0aa7c1e1
 def _yes_no(rng: random.Random) -> bool: return rng.random() < 0.5
 
+_NAMING = {w for c in list(COLOURS) + list(SHAPES) + list(NOUNS) for w0 in WORDS.get(c, (c,)) for w in (w0, plural(w0))}
+
+def statement_skeleton(sentence: str) -> str:
+    "The sentence with its colour, shape and noun words blanked (numbers and sides kept): what the text alone tells."
+    return ' '.join('_' if w.strip('.?,!') in _NAMING else w for w in sentence.lower().split())
+
+def balanced_draft(drafts: list, rng: random.Random) -> tuple | None:
+    "One (text, truth) of `drafts`: a skeleton written both true and false among them, then the truth 50/50; None if there is none."
+    by = defaultdict(lambda: ([], []))                                        # skeleton -> (false texts, true texts)
+    for text, truth in drafts: by[statement_skeleton(text)][bool(truth)].append(text)
+    either = sorted(sk for sk, (no, yes) in by.items() if no and yes)
+    if not either: return None
+    truth = _yes_no(rng)
+    return rng.choice(by[rng.choice(either)][truth]), truth
+
 def _random_ref(rng: random.Random, form: tuple, held_ok: bool) -> Ref:
     "A random `Ref` with the attributes in `form`, drawn as objects are drawn."
     c, s = sample_combo(rng, held_ok and rng.random() < 0.2)
@@ -458,22 +473,22 @@ def _random_ref(rng: random.Random, form: tuple, held_ok: bool) -> Ref:
 
 _EXIST_FORMS = (('colour', 'shape'), ('colour', 'shape'), ('size', 'colour', 'shape'), ('shape',), ('colour',))
 
-def q_exist(scene: Scene, rng: random.Random, held_ok: bool = False):
-    "'Is there a red circle?' -> 'yes' / 'no', 50/50."
-    yes = _yes_no(rng)
-    for _ in range(50):
-        form = rng.choice(_EXIST_FORMS)
-        if yes:
-            o = rng.choice(scene.objects)
-            r = Ref(**{a: getattr(o, a) for a in form})
-        else: r = _random_ref(rng, form, held_ok)
-        if (len(resolve(r, scene.objects)) > 0) == yes and (held_ok or (r.colour, r.shape) not in HELD_OUT): break
-    else: return None
+def _exist_draft(scene: Scene, rng: random.Random, held_ok: bool):
+    "('Is there a red circle?', truth) about an object of the scene or, half the time, a random description; None if it names a held-out pair."
+    form = rng.choice(_EXIST_FORMS)
+    if _yes_no(rng): r = Ref(**{a: getattr(rng.choice(scene.objects), a) for a in form})
+    else: r = _random_ref(rng, form, held_ok)
+    if not held_ok and (r.colour, r.shape) in HELD_OUT: return None
     if rng.random() < 0.25: q = f'Are there any {noun_phrase(r, rng, plural_=True)}?'
     else:
         n = noun_phrase(r, rng)
         q = rng.choice(('Is there {} {}?', 'Is there {} {} in the image?', 'Can you see {} {}?')).format(article(n), n)
-    return q, 'yes' if yes else 'no'
+    return q, len(resolve(r, scene.objects)) > 0
+
+def q_exist(scene: Scene, rng: random.Random, held_ok: bool = False, drafts: int = 24):
+    "'Is there a red circle?' -> 'yes' / 'no', 50/50 within each question skeleton (`balanced_draft`)."
+    qa = balanced_draft([d for d in (_exist_draft(scene, rng, held_ok) for _ in range(drafts)) if d], rng)
+    return None if qa is None else (qa[0], 'yes' if qa[1] else 'no')
 
 # %% ../nbs/01_shapes.ipynb #c54d9a54
 def _named_pairs(scene: Scene, rng: random.Random, attrs=ATTRS, need: str | None = None) -> list:
@@ -534,14 +549,9 @@ def _compare_candidates(scene: Scene, rng: random.Random, held_ok: bool) -> list
     return out
 
 def q_compare(scene: Scene, rng: random.Random, held_ok: bool = False):
-    "'Are the circle and the star the same colour?', 'Is the red disc bigger than the blue star?' -> 'yes' / 'no', 50/50."
-    cands = _compare_candidates(scene, rng, held_ok)
-    yes = _yes_no(rng)
-    kinds = sorted({k for k, _, t in cands if t == yes})
-    if not kinds: return None
-    kind = rng.choice(kinds)
-    make = rng.choice([f for k, f, t in cands if k == kind and t == yes])
-    return make(), 'yes' if yes else 'no'
+    "'Are the circle and the star the same colour?', 'Is the red disc bigger than the blue star?' -> 'yes' / 'no', 50/50 within each question skeleton."
+    qa = balanced_draft([(make(), truth) for _, make, truth in _compare_candidates(scene, rng, held_ok)], rng)
+    return None if qa is None else (qa[0], 'yes' if qa[1] else 'no')
 
 # %% ../nbs/01_shapes.ipynb #f51ff4d2
 QUESTION_TYPES = {'colour': q_colour, 'shape': q_shape, 'count': q_count, 'exist': q_exist,
@@ -589,6 +599,24 @@ def referring(scene: Scene, rng: random.Random, max_sents: int = 3) -> list:
         sents = list(dict.fromkeys(ref_text(r, rng) for r in picks))
         out.append((i, sents))
     return out
+
+# %% ../nbs/01_shapes.ipynb #8316fec2
+_SWAP_SHAPES = {w: (s, p) for s in SHAPES for w0 in WORDS.get(s, (s,)) for w, p in ((w0, False), (plural(w0), True))}
+_SWAP_COLOURS = {w: c for c in COLOURS for w in WORDS.get(c, (c,))}
+_SWAP_WORD = re.compile(r'\b(' + '|'.join(sorted({*_SWAP_SHAPES, *_SWAP_COLOURS}, key=len, reverse=True)) + r')\b', re.IGNORECASE)
+
+def swap_attribute(text: str, rng: random.Random) -> str | None:
+    "`text` with one shape word replaced by another shape (or, if it names no shape, one colour word by another colour): a false caption; None if it names neither."
+    found = list(_SWAP_WORD.finditer(text))
+    pool = [m for m in found if m.group(1).lower() in _SWAP_SHAPES] or found
+    if not pool: return None
+    m = rng.choice(pool); w = m.group(1).lower()
+    if w in _SWAP_SHAPES:
+        shape, many = _SWAP_SHAPES[w]
+        new = rng.choice([s for s in SHAPES if s != shape])
+        new = plural(new) if many else new
+    else: new = rng.choice([c for c in COLOURS if c != _SWAP_COLOURS[w]])
+    return text[:m.start()] + new + text[m.end():]
 
 # %% ../nbs/01_shapes.ipynb #4ceeef18
 def _count(scene: Scene, r: Ref) -> int: return len(resolve(r, scene.objects))
@@ -639,12 +667,6 @@ STATEMENT_KINDS = {'same': r'same number', 'more': r'contains more', 'total': r'
 def statement_kind(sentence: str) -> str:
     "The template (one of `NLVR_TEMPLATES`) a ShapesWorld NLVR statement comes from ('other' if none matches)."
     return next((k for k, p in STATEMENT_KINDS.items() if re.search(p, sentence.lower())), 'other')
-
-_NAMING = {w for c in list(COLOURS) + list(SHAPES) + list(NOUNS) for w0 in WORDS.get(c, (c,)) for w in (w0, plural(w0))}
-
-def statement_skeleton(sentence: str) -> str:
-    "The sentence with its colour, shape and noun words blanked (numbers and sides kept): what the text alone tells."
-    return ' '.join('_' if w.strip('.') in _NAMING else w for w in sentence.lower().split())
 
 def nlvr_statement(a: Scene, b: Scene, rng: random.Random, held_ok: bool = False, drafts: int = 24) -> tuple:
     "(sentence, label) about the pair (left `a`, right `b`), the label 50/50 within each template and skeleton."
@@ -1071,8 +1093,8 @@ def _submit(pool, fn, tasks: list):
 
 # %% ../nbs/01_shapes.ipynb #50e98d19
 def generate(out, n_images: int = 1000, size: int = 64, seed: int = 0, n_videos: int | None = None, frames: int = 8,
-             workers: int | None = None, noise: bool = True) -> dict:
-    "Write ShapesWorld (images, clips and every annotation file) into folder `out`; return the stats (also `stats.json`)."
+             workers: int | None = None, noise: bool = True, progress: bool = False) -> dict:
+    "Write ShapesWorld (images, clips and every annotation file) into folder `out`; return the stats (also `stats.json`); `progress`: a line per phase."
     _check_int('n_images', n_images, 3); _check_int('size', size, MIN_SIZE); _check_int('seed', seed, 0)
     _check_int('frames', frames, 2)
     n_videos = max(1, n_images // 10) if n_videos is None else n_videos
@@ -1087,7 +1109,8 @@ def generate(out, n_images: int = 1000, size: int = 64, seed: int = 0, n_videos:
         elif p.exists(): p.unlink()
     ranges, vranges = split_ranges(n_images), split_ranges(n_videos, at_least_one=False)
     for sp in SPLITS: (out / 'images' / sp).mkdir(parents=True, exist_ok=True); (out / 'videos' / sp).mkdir(parents=True, exist_ok=True)
-    workers = workers or os.cpu_count() or 1
+    workers, t0 = workers or os.cpu_count() or 1, time.time()
+    say = (lambda what: print(f'    {what} ({time.time() - t0:.0f} s)', flush=True)) if progress else (lambda what: None)
     ctx = mp.get_context('fork') if 'fork' in mp.get_all_start_methods() else mp.get_context()
     pool = ctx.Pool(workers) if workers > 1 else None
     try:
@@ -1103,6 +1126,7 @@ def generate(out, n_images: int = 1000, size: int = 64, seed: int = 0, n_videos:
                 j = item_rng(seed, sp, 'pair', k).randrange(len(gs) - 1) if len(gs) > 1 else 0
                 if len(gs) > 1 and j >= k: j += 1                                # any image of the split but the left one
                 pairs[sp].append((seed, sp, k, ga, gs[j], scenes[sp][k], scenes[sp][j]))
+        say(f'{n_images:,} scenes and {n_videos:,} clips drawn; drawing the images and writing their texts')
         jobs = {sp: _submit(pool, _image_item, [(str(out), seed, sp, g, s, size, noise) for g, s in zip(ranges[sp], scenes[sp])])
                 for sp in SPLITS}
         njobs = {sp: _submit(pool, _nlvr_item, pairs[sp]) for sp in SPLITS}
@@ -1111,6 +1135,7 @@ def generate(out, n_images: int = 1000, size: int = 64, seed: int = 0, n_videos:
         items = {sp: list(jobs[sp]) for sp in SPLITS}
         nlvr = {sp: list(njobs[sp]) for sp in SPLITS}
         for rel, obj in image_files(items, nlvr).items(): write_json(out / rel, obj)      # while the clips render
+        say('images, captions, questions, expressions and image pairs written; rendering the clips')
         vitems = {sp: list(vjobs[sp]) for sp in SPLITS}
     finally:
         if pool is not None: pool.close(); pool.join()
@@ -1120,6 +1145,7 @@ def generate(out, n_images: int = 1000, size: int = 64, seed: int = 0, n_videos:
     write_json(out / 'stats.json', stats, indent=2)
     write_json(out / 'schema.json', SCHEMA, indent=2)
     (out / 'README.md').write_text(readme(stats) + '\n')
+    say('clips written, stats.json and README.md: the world is complete')
     return stats
 
 # %% ../nbs/01_shapes.ipynb #2e6fd2d7
