@@ -213,7 +213,7 @@ def evaluate_task(model, t: Task, data, split: str = 'test', limit: int | None =
 
 # %% ../nbs/13_finetune.ipynb #6e0bc27b
 BUDGETS = {   # pre-training of each budget, and what its fine-tuning runs measure
-    'demo': dict(pretrain=dict(minutes=3, steps=400, itc_first=250, warmup_steps=20, eval_every=125, eval_images=200, hard_negatives=True),
+    'demo': dict(pretrain=dict(minutes=3, steps=400, itc_first=125, warmup_steps=20, eval_every=125, eval_images=200, hard_negatives=True),
                  finetune=dict(eval_every=10**6, eval_limit=50, test_limit=200),
                  tasks={'retrieval': dict(test_limit=80), 'video_retrieval': dict(test_limit=40)}),   # ITM re-ranking is the slow part
     'quick': dict(pretrain=dict(minutes=10, steps=10_000, eval_every=100, hard_negatives=True), finetune={}),
