@@ -271,17 +271,20 @@ def train_step_stats(preset: str, batch: int, image_size: int | None = None, ste
     return dict(preset=preset, batch=batch, image_size=cfg.image_size, device=str(device), dtype=str(dtype or 'float32').replace('torch.', ''),
                 s_per_step=s, samples_per_s=batch / s, flops=fc.get_total_flops(), gflops=fc.get_total_flops() / s / 1e9, peak_mb=peak)
 
-def bench_pretrain(runs=(('tiny', 32, None), ('base', 2, 256)), steps: int = 3, threads: int = 2) -> list[dict]:
-    "`train_step_stats` of each (preset, batch, image_size) in `runs`, each in a fresh process."
+def bench_pretrain(runs=(('tiny', 32, None, None), ('tiny', 32, None, torch.bfloat16), ('base', 2, 256, None)), steps: int = 3,
+                   threads: int = 2) -> list[dict]:
+    "`train_step_stats` of each (preset, batch, image_size, autocast dtype or None) in `runs`, each in a fresh process."
     fn = importlib.import_module('mplug_nb.bench').train_step_stats          # the installed function: a spawned process imports it
     with mp.get_context('spawn').Pool(1, maxtasksperchild=1) as pool:
-        return [pool.apply(fn, (p, b, s, steps, threads)) for p, b, s in runs]
+        return [pool.apply(fn, (p, b, s, steps, threads, 'cpu', dt)) for p, b, s, dt in runs]
 
 def format_pretrain(rows: list[dict]) -> str:
-    "A plain-text table of `bench_pretrain`."
-    lines = [f"{'preset':<8}{'batch':>6}{'px':>6}{'s/step':>9}{'samples/s':>11}{'GFLOP/s':>9}{'peak MB':>10}"]
-    lines += [f"{r['preset']:<8}{r['batch']:>6}{r['image_size']:>6}{r['s_per_step']:>9.2f}{r['samples_per_s']:>11.1f}{r['gflops']:>9.1f}"
-              f"{r['peak_mb']:>10.0f}" for r in rows]
+    "A plain-text table of `bench_pretrain`; 'time / fp32': a row's step time over the fp32 row of the same preset, batch and size."
+    fp32 = {(r['preset'], r['batch'], r['image_size']): r['s_per_step'] for r in rows if r['dtype'] == 'float32'}
+    ratio = lambda r: fp32.get((r['preset'], r['batch'], r['image_size']))
+    lines = [f"{'preset':<8}{'batch':>6}{'px':>6}{'dtype':>10}{'s/step':>9}{'samples/s':>11}{'GFLOP/s':>9}{'peak MB':>10}{'time / fp32':>13}"]
+    lines += [f"{r['preset']:<8}{r['batch']:>6}{r['image_size']:>6}{r['dtype']:>10}{r['s_per_step']:>9.2f}{r['samples_per_s']:>11.1f}"
+              f"{r['gflops']:>9.1f}{r['peak_mb']:>10.0f}" + (f"{r['s_per_step'] / ratio(r):>13.2f}" if ratio(r) else f"{'-':>13}") for r in rows]
     return '\n'.join(lines)
 
 # %% ../nbs/95_bench.ipynb #011040b9

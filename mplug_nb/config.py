@@ -10,8 +10,8 @@ from pathlib import Path
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['VISION_FLAVOURS', 'POS_INITS', 'OBJECTIVES', 'FUSION_DESIGNS', 'ITC_BATCH', 'GROUNDING_HEADS', 'VISION_STEMS',
-           'PRESETS', 'MPLUGConfig', 'validate', 'get_config', 'param_counts', 'describe']
+__all__ = ['VISION_FLAVOURS', 'POS_INITS', 'OBJECTIVES', 'FUSION_DESIGNS', 'ITC_BATCH', 'ITM_NEGATIVES', 'GROUNDING_HEADS',
+           'VISION_STEMS', 'PRESETS', 'MPLUGConfig', 'validate', 'get_config', 'param_counts', 'describe']
 
 # %% ../nbs/00_config.ipynb #6c258e71
 VISION_FLAVOURS = ('clip', 'timm')
@@ -19,6 +19,7 @@ POS_INITS = ('random', 'sincos')
 OBJECTIVES = ('itc', 'itm', 'mlm', 'prefix')   # mPLUG's pre-training losses
 FUSION_DESIGNS = ('skip', 'asymmetric', 'connected', 'two_stream')
 ITC_BATCH = ('momentum', 'online')
+ITM_NEGATIVES = ('hard', 'random')
 GROUNDING_HEADS = ('decoder', 'pointer')
 VISION_STEMS = ('patch', 'conv')
 
@@ -69,6 +70,7 @@ class MPLUGConfig:
     temp: float = 0.07
     mlm_probability: float = 0.15
     pretrain_objectives: str = 'itc+itm+mlm+prefix'   # the pre-training losses summed, '+'-joined (official: all four)
+    itm_negatives: str = 'hard'       # pre-training ITM's negatives drawn ∝ the ITC similarity ('hard', official) or uniformly ('random')
     # fine-tuning heads
     grounding_head: str = 'decoder'   # a box as 4 location tokens of the 'decoder' (official) or from a 'pointer' at a patch
 
@@ -95,6 +97,7 @@ def validate(c: MPLUGConfig) -> None:
     _check(c.vision_pos_init in POS_INITS, 'vision_pos_init', f'one of {POS_INITS}', c.vision_pos_init)
     _check(c.fusion in FUSION_DESIGNS, 'fusion', f'one of {FUSION_DESIGNS}', c.fusion)
     _check(c.itc_batch in ITC_BATCH, 'itc_batch', f'one of {ITC_BATCH}', c.itc_batch)
+    _check(c.itm_negatives in ITM_NEGATIVES, 'itm_negatives', f'one of {ITM_NEGATIVES}', c.itm_negatives)
     _check(c.grounding_head in GROUNDING_HEADS, 'grounding_head', f'one of {GROUNDING_HEADS}', c.grounding_head)
     _check(c.vision_stem in VISION_STEMS, 'vision_stem', f'one of {VISION_STEMS}', c.vision_stem)
     _check(c.vision_stem == 'patch' or c.patch_size >= 2 and c.patch_size & (c.patch_size - 1) == 0, 'patch_size',
@@ -163,7 +166,7 @@ PRESETS = {
     'tiny': dict(image_size=64, patch_size=8, vision_width=192, vision_layers=4, vision_heads=6,
                  vocab_size=512, hidden_size=192, num_attention_heads=6, intermediate_size=768,
                  max_position_embeddings=64, text_layers=2, fusion_layers=3, stride_layer=2, decoder_layers=2,
-                 embed_dim=128, queue_size=0, itc_batch='online', alpha=0.,
+                 embed_dim=128, queue_size=0, itc_batch='online', alpha=0., itm_negatives='random',
                  vision_pos_init='sincos', hidden_dropout=0., attention_dropout=0., vision_attention_dropout=0.,
                  grounding_head='pointer'),
     'base': dict(),

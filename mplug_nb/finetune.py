@@ -12,7 +12,7 @@ from safetensors.torch import save_model, load_model
 from .config import MPLUGConfig
 from .data import load_tokenizer, shapesworld_dataset, read_json, ImageMajor
 from .model import MPLUG
-from .learner import Learner, read_metrics, pick_device, list_checkpoints
+from .learner import Learner, PRECISIONS, read_metrics, pick_device, list_checkpoints
 
 # %% auto #0
 __all__ = ['IMAGE_KEYS', 'TASK_MODULES', 'TASKS', 'BUDGETS', 'EXPERIMENTS', 'blank', 'Task', 'entry_flag_indices',
@@ -158,8 +158,8 @@ def _fit_budget(learn: Learner, minutes: float, probe: int) -> None:
 def finetune(task: str, data, pretrained, out, steps: int = 1000, minutes: float | None = None, batch_size: int | None = None,
              lr: float | None = None, warmup_steps: int = 50, eval_every: int = 100, eval_limit: int | None = 500,
              seed: int = 0, device=None, resume: bool = False, progress: bool = True, test: bool = True,
-             test_limit: int | None = None) -> dict:
-    "Fine-tune the pre-trained model in `pretrained` on ShapesWorld folder `data` for `task`; results in `out`."
+             test_limit: int | None = None, precision: str = 'auto') -> dict:
+    "Fine-tune the pre-trained model in `pretrained` on ShapesWorld folder `data` for `task`; results in `out` (`precision`: the `Learner`'s)."
     data, out = Path(data), Path(out)
     if not (data / 'stats.json').is_file():
         raise FileNotFoundError(f"finetune: expected a ShapesWorld folder at {data} (with stats.json); make one with mplug_nb_shapes --out {data}")
@@ -171,7 +171,7 @@ def finetune(task: str, data, pretrained, out, steps: int = 1000, minutes: float
     val_idx = None if eval_limit is None else range(min(eval_limit, len(val_ds)))
     learn = Learner(model, train_ds, t.loss, batch_size=batch_size or t.batch_size, collate_fn=t.collate_fn(train_ds),
                     lr=lr or t.lr, max_steps=steps, warmup_steps=warmup_steps, out=out / 'checkpoints', keep=1, seed=seed,
-                    device=device, progress=progress)
+                    device=device, progress=progress, precision=precision)
     curve_path = out / 'eval.jsonl'
     curve = read_metrics(curve_path) if resume and curve_path.is_file() else []
     if resume:
@@ -213,11 +213,12 @@ def evaluate_task(model, t: Task, data, split: str = 'test', limit: int | None =
 
 # %% ../nbs/13_finetune.ipynb #6e0bc27b
 BUDGETS = {   # pre-training of each budget, and what its fine-tuning runs measure
-    'demo': dict(pretrain=dict(minutes=3, steps=400, itc_first=125, warmup_steps=20, eval_every=125, eval_images=200, hard_negatives=True),
+    'demo': dict(pretrain=dict(minutes=3, steps=400, itc_first=125, warmup_steps=20, eval_every=125, eval_images=200, hard_negatives=True,
+                               precision='mixed'),
                  finetune=dict(eval_every=10**6, eval_limit=50, test_limit=200),
-                 tasks={'retrieval': dict(test_limit=80), 'video_retrieval': dict(test_limit=40)}),   # ITM re-ranking is the slow part
-    'quick': dict(pretrain=dict(minutes=10, steps=10_000, eval_every=100, hard_negatives=True), finetune={}),
-    'full': dict(pretrain=dict(minutes=45, steps=1000, eval_every=250, hard_negatives=True), finetune={})}
+                 tasks={'retrieval': dict(test_limit=80), 'video_retrieval': dict(test_limit=20)}),   # ITM re-ranking is the slow part
+    'quick': dict(pretrain=dict(minutes=10, steps=10_000, eval_every=100, hard_negatives=True, precision='mixed'), finetune={}),
+    'full': dict(pretrain=dict(minutes=45, steps=1000, eval_every=250, hard_negatives=True, precision='mixed'), finetune={})}
 
 def runs_dir() -> Path:
     "Where experiments live: `$MPLUG_NB_RUNS`, else `runs/` at the repository root."
@@ -257,10 +258,10 @@ def cached_finetune(task: str, data, pretrained, out, **kwargs) -> dict:
 
 # %% ../nbs/13_finetune.ipynb #19751b61
 EXPERIMENTS = {   # task: (starting point, headline metrics, {budget: steps}, finetune keyword arguments)
-    'caption': ('pretrained', ['CIDEr', 'Bleu_4'], {'demo': 700, 'quick': 600, 'full': 1800}, dict(eval_every=100, eval_limit=100)),
+    'caption': ('pretrained', ['CIDEr', 'Bleu_4'], {'demo': 600, 'quick': 600, 'full': 1800}, dict(eval_every=100, eval_limit=100)),
     'caption_scst': ('caption', ['CIDEr', 'Bleu_4'], {'demo': 30, 'quick': 230, 'full': 900},
                      dict(lr=3e-5, batch_size=16, warmup_steps=5, eval_every=25, eval_limit=100)),
-    'vqa': ('pretrained', ['overall', 'rank_overall'], {'demo': 800, 'quick': 1200, 'full': 4800}, dict(eval_every=100, eval_limit=500)),
+    'vqa': ('pretrained', ['overall', 'rank_overall'], {'demo': 650, 'quick': 1200, 'full': 4800}, dict(eval_every=100, eval_limit=500)),
     'retrieval': ('pretrained', ['t2i_r1', 'i2t_r1', 'itc_t2i_r1', 'itc_i2t_r1'], {'demo': 30, 'quick': 250, 'full': 1500}, dict(eval_every=50, eval_limit=500)),
     'grounding': ('pretrained', ['acc', 'miou'], {'demo': 200, 'quick': 500, 'full': 2000}, dict(eval_every=100, eval_limit=200)),
     'nlvr': ('pretrained', ['acc'], {'demo': 20, 'quick': 300, 'full': 1500}, dict(eval_every=100, eval_limit=200)),
@@ -330,9 +331,11 @@ def finetune_main(argv=None):
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--test_limit', type=int, default=None, help='measure the first TEST_LIMIT test items only')
     p.add_argument('--resume', action='store_true')
+    p.add_argument('--precision', default='auto', choices=PRECISIONS, help="'mixed': bf16 autocast also on a CPU with AMX (default: 'auto')")
     a = p.parse_args(argv)
     res = finetune(a.task, a.data, a.pretrained, a.out, a.steps, a.minutes, a.batch_size, a.lr, eval_every=a.eval_every,
-                   eval_limit=a.eval_limit, seed=a.seed, device=a.device, resume=a.resume, test_limit=a.test_limit)
+                   eval_limit=a.eval_limit, seed=a.seed, device=a.device, resume=a.resume, test_limit=a.test_limit,
+                   precision=a.precision)
     print(json.dumps({k: v for k, v in res.items() if k not in ('model', 'task_obj', 'curve', 'metrics')}, indent=1))
 
 def eval_main(argv=None):

@@ -20,11 +20,11 @@ from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['PRECISIONS', 'CKPT_RE', 'NOT_LOSSES', 'dist_env', 'is_distributed', 'get_rank', 'get_world_size', 'init_distributed',
-           'concat_all_gather', 'pick_device', 'pick_precision', 'param_group_of', 'param_groups', 'ToyEncoder',
-           'ToyVL', 'ToyDataset', 'cosine_lr', 'timm_epoch_lr', 'official_lr', 'official_schedule', 'mix_seed',
-           'ResumableSampler', 'seed_everything', 'seed_worker', 'rng_state', 'set_rng_state', 'NonFiniteLossError',
-           'default_loss_fn', 'loss_terms', 'to_device', 'list_checkpoints', 'atomic_save', 'unsaved_tensors',
-           'read_metrics', 'Learner', 'ProgressLines', 'plot_metrics']
+           'concat_all_gather', 'pick_device', 'cpu_bf16_matmul', 'pick_precision', 'param_group_of', 'param_groups',
+           'ToyEncoder', 'ToyVL', 'ToyDataset', 'cosine_lr', 'timm_epoch_lr', 'official_lr', 'official_schedule',
+           'mix_seed', 'ResumableSampler', 'seed_everything', 'seed_worker', 'rng_state', 'set_rng_state',
+           'NonFiniteLossError', 'default_loss_fn', 'loss_terms', 'to_device', 'list_checkpoints', 'atomic_save',
+           'unsaved_tensors', 'read_metrics', 'Learner', 'ProgressLines', 'plot_metrics']
 
 # %% ../nbs/11_learner.ipynb #85c90003
 def dist_env() -> tuple[int, int, int]:
@@ -56,7 +56,7 @@ def concat_all_gather(x: Tensor) -> Tensor:
     return torch.cat(out, dim=0)                                              # (W*B, ...)
 
 # %% ../nbs/11_learner.ipynb #c2c30e21
-PRECISIONS = ('auto', 'fp32', 'bf16', 'fp16')
+PRECISIONS = ('auto', 'mixed', 'fp32', 'bf16', 'fp16')
 
 def pick_device(device=None) -> torch.device:
     "The named `device`, or CUDA (this process's `LOCAL_RANK`), else MPS, else CPU."
@@ -75,10 +75,16 @@ def pick_device(device=None) -> torch.device:
     if device.type == 'cuda' and device.index is None: device = torch.device('cuda', dist_env()[1] % torch.cuda.device_count())
     return device
 
+def cpu_bf16_matmul() -> bool:
+    "Whether this CPU multiplies bf16 matrices in hardware (Intel AMX tiles), so that bf16 autocast trains faster than fp32."
+    amx = getattr(torch.cpu, '_is_amx_tile_supported', None)
+    return bool(amx is not None and amx())
+
 def pick_precision(precision: str, device: torch.device) -> str:
-    "Resolve `'auto'`: bf16 on CUDA devices that support it, else fp16 on CUDA, else fp32."
+    "Resolve `'auto'` (bf16 on CUDA devices that support it, else fp16 on CUDA, else fp32) and `'mixed'` (also bf16 on a CPU with AMX)."
     if precision not in PRECISIONS: raise ValueError(f"precision: expected one of {PRECISIONS}, got {precision!r}")
-    if precision != 'auto': return precision
+    if precision not in ('auto', 'mixed'): return precision
+    if device.type == 'cpu': return 'bf16' if precision == 'mixed' and cpu_bf16_matmul() else 'fp32'
     if device.type != 'cuda': return 'fp32'
     return 'bf16' if torch.cuda.is_bf16_supported() else 'fp16'
 

@@ -83,8 +83,8 @@ def dequeue_and_enqueue(image_queue: Tensor, text_queue: Tensor, queue_ptr: Tens
 
 # %% ../nbs/09_losses.ipynb #5579deb1
 def itm_negatives(sim_i2t: Tensor, sim_t2i: Tensor, idx: Tensor | None = None,
-                  generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
-    "Hard negatives: for each text an image index, for each image a text index (B,), sampled ∝ the in-batch softmax."
+                  generator: torch.Generator | None = None, hard: bool = True) -> tuple[Tensor, Tensor]:
+    "ITM negatives: for each text an image index, for each image a text index (B,), sampled ∝ the in-batch softmax (`hard`, official) or uniformly."
     B = sim_i2t.shape[0]
     if sim_t2i.shape[0] != B or sim_i2t.shape[1] < B or sim_t2i.shape[1] < B:
         raise ValueError(f"itm_negatives: expected similarities (B, >= B), got {tuple(sim_i2t.shape)} and {tuple(sim_t2i.shape)}")
@@ -93,8 +93,8 @@ def itm_negatives(sim_i2t: Tensor, sim_t2i: Tensor, idx: Tensor | None = None,
         if same.all(1).any():
             raise ValueError(f"itm_negatives: expected every item to have a negative in its batch, but an item matches all "
                              f"{B} (batch size {B}{'' if idx is None else ', idx ' + str(idx.tolist())})")
-        w_i2t = (F.softmax(sim_i2t[:, :B].float(), 1) + 1e-4).masked_fill(same, 0)
-        w_t2i = (F.softmax(sim_t2i[:, :B].float(), 1) + 1e-4).masked_fill(same, 0)
+        weights = (lambda s: F.softmax(s[:, :B].float(), 1) + 1e-4) if hard else (lambda s: torch.ones(B, B, device=s.device))
+        w_i2t, w_t2i = weights(sim_i2t).masked_fill(same, 0), weights(sim_t2i).masked_fill(same, 0)
         neg_image = torch.multinomial(w_t2i, 1, generator=generator).squeeze(1)     # (B,) for each text, an image
         neg_text = torch.multinomial(w_i2t, 1, generator=generator).squeeze(1)      # (B,) for each image, a text
     return neg_image, neg_text

@@ -155,8 +155,8 @@ def forward(self: MPLUG, image: Tensor, text_ids: Tensor, text_mask: Tensor, pre
                                             self.text_queue, self.temp, alpha, online_batch=online, text_feat_neg=text_feat_neg)
     if self.training and need_m:
         dequeue_and_enqueue(self.image_queue, self.text_queue, self.queue_ptr, image_feat_m, text_feat_m)
-    if 'itm' in objectives:    # ITM: B true pairs, 2B hard negatives
-        neg_image, neg_text = itm_negatives(sim_i2t, sim_t2i)
+    if 'itm' in objectives:    # ITM: B true pairs, 2B negatives (hard: as ITC confuses them)
+        neg_image, neg_text = itm_negatives(sim_i2t, sim_t2i, hard=self.cfg.itm_negatives == 'hard')
         images_neg, texts_neg, atts_neg = itm_pairs(v, h, text_mask, neg_image, neg_text)
         out['itm'] = itm_loss(self.itm_logits(v, h, text_mask), self.itm_logits(images_neg, texts_neg, atts_neg))
     if 'mlm' in objectives:    # MLM with momentum distillation

@@ -33,6 +33,10 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor
            output_attentions: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
     "Scaled dot-product attention of q (B, H, Nq, hd) over k, v (B, H, Nk, hd): output, and probabilities if asked."
     B, H, Nq, hd = q.shape
+    if not output_attentions and q.device.type == 'cpu' and q.dtype == torch.bfloat16:
+        with torch.autocast('cpu', enabled=False):                                 # the CPU's fused bf16 backward is
+            out, _ = attend(q.float(), k.float(), v.float(), mask, dropout_p)      # ~13x slower: attend in fp32
+        return out.to(q.dtype), None
     m = additive_mask(mask, B, H, Nq, k.shape[-2], q.dtype)                        # (B|1, H|1, Nq|1, Nk) or None
     if not output_attentions:
         return F.scaled_dot_product_attention(q, k, v, attn_mask=m, dropout_p=dropout_p), None

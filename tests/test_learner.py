@@ -115,7 +115,7 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
 @pytest.mark.parametrize('kw, msg', [
     (dict(accum=0), 'accum: expected an int >= 1, got 0'), (dict(accum=1.5), 'accum: expected an int >= 1, got 1.5'),
     (dict(keep=0), 'keep: expected an int >= 1, got 0'), (dict(batch_size='8'), "batch_size: expected an int >= 1, got '8'"),
-    (dict(precision='fp64'), "precision: expected one of ('auto', 'fp32', 'bf16', 'fp16'), got 'fp64'"),
+    (dict(precision='fp64'), "precision: expected one of ('auto', 'mixed', 'fp32', 'bf16', 'fp16'), got 'fp64'"),
     (dict(device='tpu'), "device: expected"), (dict(save_every=0), 'save_every: expected an int >= 1 or None, got 0'),
     (dict(clip=-1.), 'clip: expected a number > 0'), (dict(loss_fn='ce'), 'loss_fn: expected a callable')])
 def test_bad_input(kw, msg):
