@@ -281,10 +281,11 @@ def bench_pretrain(runs=(('tiny', 32, None, None), ('tiny', 32, None, torch.bflo
 def format_pretrain(rows: list[dict]) -> str:
     "A plain-text table of `bench_pretrain`; 'time / fp32': a row's step time over the fp32 row of the same preset, batch and size."
     fp32 = {(r['preset'], r['batch'], r['image_size']): r['s_per_step'] for r in rows if r['dtype'] == 'float32'}
-    ratio = lambda r: fp32.get((r['preset'], r['batch'], r['image_size']))
     lines = [f"{'preset':<8}{'batch':>6}{'px':>6}{'dtype':>10}{'s/step':>9}{'samples/s':>11}{'GFLOP/s':>9}{'peak MB':>10}{'time / fp32':>13}"]
-    lines += [f"{r['preset']:<8}{r['batch']:>6}{r['image_size']:>6}{r['dtype']:>10}{r['s_per_step']:>9.2f}{r['samples_per_s']:>11.1f}"
-              f"{r['gflops']:>9.1f}{r['peak_mb']:>10.0f}" + (f"{r['s_per_step'] / ratio(r):>13.2f}" if ratio(r) else f"{'-':>13}") for r in rows]
+    for r in rows:
+        base = fp32.get((r['preset'], r['batch'], r['image_size']))                 # the fp32 step time, if measured
+        lines.append(f"{r['preset']:<8}{r['batch']:>6}{r['image_size']:>6}{r['dtype']:>10}{r['s_per_step']:>9.2f}{r['samples_per_s']:>11.1f}"
+                     f"{r['gflops']:>9.1f}{r['peak_mb']:>10.0f}" + (f"{r['s_per_step'] / base:>13.2f}" if base else f"{'-':>13}"))
     return '\n'.join(lines)
 
 # %% ../nbs/95_bench.ipynb #011040b9

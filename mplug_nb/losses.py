@@ -93,8 +93,9 @@ def itm_negatives(sim_i2t: Tensor, sim_t2i: Tensor, idx: Tensor | None = None,
         if same.all(1).any():
             raise ValueError(f"itm_negatives: expected every item to have a negative in its batch, but an item matches all "
                              f"{B} (batch size {B}{'' if idx is None else ', idx ' + str(idx.tolist())})")
-        weights = (lambda s: F.softmax(s[:, :B].float(), 1) + 1e-4) if hard else (lambda s: torch.ones(B, B, device=s.device))
-        w_i2t, w_t2i = weights(sim_i2t).masked_fill(same, 0), weights(sim_t2i).masked_fill(same, 0)
+        if hard: w_i2t, w_t2i = F.softmax(sim_i2t[:, :B].float(), 1) + 1e-4, F.softmax(sim_t2i[:, :B].float(), 1) + 1e-4
+        else: w_i2t = w_t2i = torch.ones(B, B, device=sim_i2t.device)                # uniform over the batch
+        w_i2t, w_t2i = w_i2t.masked_fill(same, 0), w_t2i.masked_fill(same, 0)
         neg_image = torch.multinomial(w_t2i, 1, generator=generator).squeeze(1)     # (B,) for each text, an image
         neg_text = torch.multinomial(w_i2t, 1, generator=generator).squeeze(1)      # (B,) for each image, a text
     return neg_image, neg_text
