@@ -120,25 +120,29 @@ MPLUG.encode_image, MPLUG.encode_text, MPLUG.image_feature, MPLUG.text_feature =
 MPLUG.fuse, MPLUG.itm_logits = fuse, itm_logits
 
 # %% ../nbs/10_model.ipynb #49ea7cd1
-def _check_batch(image: Tensor, text_ids: Tensor, text_mask: Tensor, **named) -> None:
-    B = image.shape[0]
+def _check_batch(image: Tensor, text_ids: Tensor, text_mask: Tensor, image_index: Tensor | None = None, **named) -> None:
+    B = image.shape[0] if image_index is None else image_index.shape[0]
     for name, t in [('text_ids', text_ids), ('text_mask', text_mask)] + list(named.items()):
         if t is not None and (t.dim() != 2 or t.shape[0] != B):
-            raise ValueError(f"{name}: expected shape (B, L) with B = {B} (the images), got {tuple(t.shape)}")
+            raise ValueError(f"{name}: expected shape (B, L) with B = {B} (the {'images' if image_index is None else 'image_index rows'}), "
+                             f"got {tuple(t.shape)}")
 
 def forward(self: MPLUG, image: Tensor, text_ids: Tensor, text_mask: Tensor, prefix_ids: Tensor | None = None,
             prefix_mask: Tensor | None = None, target_ids: Tensor | None = None, target_mask: Tensor | None = None,
             labels: Tensor | None = None, alpha: float | None = None, neg_ids: Tensor | None = None,
-            neg_mask: Tensor | None = None) -> dict:
-    "The pre-training losses {'loss', 'itc', 'itm', 'mlm'[, 'prefix']} of images (B, C, H, W) and captions (B, L); those of `cfg.pretrain_objectives`; false captions `neg_ids` (N, L') are further ITC negatives of every image."
-    _check_batch(image, text_ids, text_mask, prefix_ids=prefix_ids, target_ids=target_ids)
+            neg_mask: Tensor | None = None, image_index: Tensor | None = None, idx: Tensor | None = None) -> dict:
+    "The pre-training losses {'loss', 'itc', 'itm', 'mlm'[, 'prefix']} of images (B, C, H, W) and captions (B, L); those of `cfg.pretrain_objectives`; false captions `neg_ids` (N, L') are further ITC negatives of every image. Image-major: images (G, C, H, W), caption b of image `image_index[b]`; `idx` (B,): captions of one image (default `image_index`) are each other's ITC positives and never ITM negatives."
+    _check_batch(image, text_ids, text_mask, image_index, prefix_ids=prefix_ids, target_ids=target_ids)
+    idx = image_index if idx is None else idx
+    if idx is not None and idx.shape != text_ids.shape[:1]:
+        raise ValueError(f"idx: expected shape (B,) = ({text_ids.shape[0]},), one image id per caption, got {tuple(idx.shape)}")
     if neg_ids is not None and (neg_ids.dim() != 2 or neg_mask is None or neg_mask.shape != neg_ids.shape):
         raise ValueError(f"neg_ids, neg_mask: expected two tensors of one shape (N, L), got {tuple(neg_ids.shape)} and "
                          f"{None if neg_mask is None else tuple(neg_mask.shape)}")
     objectives = self.cfg.objectives
     alpha = self.cfg.alpha if alpha is None else alpha
     with torch.no_grad(): self.temp.clamp_(0.001, 0.5)
-    v, h = self.encode_image(image), self.encode_text(text_ids, text_mask)           # (B, N_v, d), (B, L, d)
+    v, h = self.encode_image(image, image_index), self.encode_text(text_ids, text_mask)   # (B, N_v, d), (B, L, d)
     image_feat, text_feat = self.image_feature(v), self.text_feature(h)              # (B, embed_dim)
     online = self.cfg.itc_batch == 'online'
     need_m = not online or alpha > 0 or self.cfg.queue_size > 0                    # momentum features are used
@@ -146,17 +150,18 @@ def forward(self: MPLUG, image: Tensor, text_ids: Tensor, text_mask: Tensor, pre
     with torch.no_grad():
         if self.training: self.momentum_update()
         if need_m:
-            v_m = self.encode_image(image, momentum=True)
+            v_m = self.encode_image(image, image_index, momentum=True)
             image_feat_m = self.image_feature(v_m, momentum=True)
             text_feat_m = self.text_feature(self.encode_text(text_ids, text_mask, momentum=True), momentum=True)
     out = {}
     text_feat_neg = None if neg_ids is None else self.text_feature(self.encode_text(neg_ids, neg_mask))   # (N, embed_dim)
-    out['itc'], sim_i2t, sim_t2i = itc_loss(image_feat, text_feat, image_feat_m, text_feat_m, self.image_queue,
-                                            self.text_queue, self.temp, alpha, online_batch=online, text_feat_neg=text_feat_neg)
+    idx_queue = None if idx is None else idx.new_full((1, self.image_queue.shape[1]), -1)   # queued features: negatives
+    out['itc'], sim_i2t, sim_t2i = itc_loss(image_feat, text_feat, image_feat_m, text_feat_m, self.image_queue, self.text_queue,
+                                            self.temp, alpha, idx, idx_queue, online_batch=online, text_feat_neg=text_feat_neg)
     if self.training and need_m:
         dequeue_and_enqueue(self.image_queue, self.text_queue, self.queue_ptr, image_feat_m, text_feat_m)
     if 'itm' in objectives:    # ITM: B true pairs, 2B negatives (hard: as ITC confuses them)
-        neg_image, neg_text = itm_negatives(sim_i2t, sim_t2i, hard=self.cfg.itm_negatives == 'hard')
+        neg_image, neg_text = itm_negatives(sim_i2t, sim_t2i, idx, hard=self.cfg.itm_negatives == 'hard')
         images_neg, texts_neg, atts_neg = itm_pairs(v, h, text_mask, neg_image, neg_text)
         out['itm'] = itm_loss(self.itm_logits(v, h, text_mask), self.itm_logits(images_neg, texts_neg, atts_neg))
     if 'mlm' in objectives:    # MLM with momentum distillation

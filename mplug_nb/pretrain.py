@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 import torch
 from .config import get_config
-from .data import shapesworld_dataset, shapesworld_texts, train_tokenizer, load_tokenizer, tokenize, SPECIAL_TOKENS
+from .data import shapesworld_dataset, shapesworld_texts, train_tokenizer, load_tokenizer, tokenize, SPECIAL_TOKENS, ImageMajor
 from .losses import prefix_lm_inputs
 from .shapes import swap_attribute
 from .model import MPLUG
@@ -46,7 +46,7 @@ class PretrainLoss:
         if 'prefix' in getattr(model, 'module', model).cfg.objectives:          # (DDP wraps the model)
             rng = random.Random(mix_seed('prefix', self.seed, step, get_rank()))
             kw.update({k: v.to(dev) for k, v in prefix_lm_inputs(self.tokenizer, batch['text'], rng, self.max_length).items()})
-        return model(batch['image'], batch['text_ids'], batch['text_mask'], alpha=self.alpha_at(step), **kw)
+        return model(batch['image'], batch['text_ids'], batch['text_mask'], alpha=self.alpha_at(step), image_index=batch.get('image_index'), **kw)
 
 # %% ../nbs/12_pretrain.ipynb #05c8c48b
 @torch.no_grad()
@@ -85,8 +85,8 @@ def zero_shot_retrieval(model: MPLUG, ds, tokenizer, n_images: int | None = 1000
 def pretrain(data, out, preset: str = 'tiny', steps: int = 1000, minutes: float | None = None, batch_size: int = 32,
              lr: float = 5e-4, warmup_steps: int = 100, weight_decay: float = 0.02, eval_every: int = 100,
              eval_images: int = 1000, seed: int = 0, progress: bool = True, device=None, resume: bool = False,
-             itc_first: int = 0, hard_negatives: bool = False, precision: str = 'auto', **overrides) -> dict:
-    "Pre-train `preset` on the ShapesWorld folder `data` into `out` (`resume`: continue from its newest checkpoint; `hard_negatives`: shape-swapped captions as ITC negatives; `precision`: the `Learner`'s); returns {'metrics', 'evals', 'model', 'tokenizer'}."
+             itc_first: int = 0, hard_negatives: bool = False, precision: str = 'auto', image_major: bool = False, **overrides) -> dict:
+    "Pre-train `preset` on the ShapesWorld folder `data` into `out` (`resume`: continue from its newest checkpoint; `hard_negatives`: shape-swapped captions as ITC negatives; `precision`: the `Learner`'s; `image_major`: a batch is `batch_size` images with all their captions); returns {'metrics', 'evals', 'model', 'tokenizer'}."
     data, out = Path(data), Path(out)
     if not isinstance(itc_first, int) or isinstance(itc_first, bool) or itc_first < 0:
         raise ValueError(f"pretrain: itc_first: expected an int >= 0 (steps of ITC alone before the configured objectives), got {itc_first!r}")
@@ -97,6 +97,7 @@ def pretrain(data, out, preset: str = 'tiny', steps: int = 1000, minutes: float 
     torch.manual_seed(seed)
     tok = train_tokenizer(shapesworld_texts(data), cfg.vocab_size)
     train_ds = shapesworld_dataset(data, 'pretrain', 'train', size=cfg.image_size, seed=seed)
+    if image_major: train_ds = ImageMajor(train_ds)                                # each image once a step, with its captions
     test_ds = shapesworld_dataset(data, 'retrieval', 'test', size=cfg.image_size)
     model = MPLUG(cfg)
     steps_per_epoch = len(train_ds) // batch_size
@@ -182,8 +183,9 @@ def main(argv=None):
     p.add_argument('--itc_first', type=int, default=0, help='train ITC alone for the first ITC_FIRST steps (a curriculum)')
     p.add_argument('--hard_negatives', action='store_true', help='score every image against shape-swapped captions in ITC (NegCLIP)')
     p.add_argument('--precision', default='auto', choices=PRECISIONS, help="'mixed': bf16 autocast also on a CPU with AMX (default: 'auto')")
+    p.add_argument('--image_major', action='store_true', help='a batch is BATCH_SIZE images, each with all of its captions')
     a = p.parse_args(argv)
     res = pretrain(a.data, a.out, a.preset, a.steps, a.minutes, a.batch_size, a.lr, a.warmup_steps, eval_every=a.eval_every,
                    eval_images=a.eval_images, seed=a.seed, device=a.device, resume=a.resume, itc_first=a.itc_first,
-                   hard_negatives=a.hard_negatives, precision=a.precision)
+                   hard_negatives=a.hard_negatives, precision=a.precision, image_major=a.image_major)
     for e in res['evals']: print(json.dumps(e))
