@@ -13,10 +13,11 @@ from .vit import VisionTransformer
 from .text import BertEncoder
 
 # %% auto #0
-__all__ = ['FUSION_BENCH_DESIGNS', 'PEAK_BF16_TFLOPS', 'median_time', 'count_flops', 'matmul_gflops', 'time_pair', 'bench_vit',
-           'bench_control', 'bench_bert', 'bench_encoders', 'format_results', 'bench_generate', 'bench_fusion',
-           'format_fusion', 'train_step_stats', 'bench_pretrain', 'format_pretrain', 'bench_batching',
-           'format_batching', 'time_to_accuracy', 'format_tta', 'bench_gpu', 'format_gpu', 'main']
+__all__ = ['FUSION_BENCH_DESIGNS', 'COMPILED_PARTS', 'BREAKDOWN_PARTS', 'PEAK_BF16_TFLOPS', 'median_time', 'count_flops',
+           'matmul_gflops', 'time_pair', 'bench_vit', 'bench_control', 'bench_bert', 'bench_encoders', 'format_results',
+           'bench_generate', 'bench_fusion', 'format_fusion', 'train_step_stats', 'bench_pretrain', 'format_pretrain',
+           'step_breakdown', 'format_breakdown', 'bench_batching', 'format_batching', 'time_to_accuracy', 'format_tta',
+           'bench_gpu', 'format_gpu', 'main']
 
 # %% ../nbs/95_bench.ipynb #7eb9cb16
 def median_time(fn, warmup: int = 2, reps: int = 5) -> float:
@@ -248,53 +249,100 @@ def _synthetic_batch(cfg, batch: int, image_size: int, length: int = 30, prefix:
                 prefix_mask=torch.ones(batch, prefix, dtype=torch.long), target_ids=t,
                 target_mask=torch.ones(batch, target, dtype=torch.long), labels=t.clone())
 
+COMPILED_PARTS = ('visual_encoder', 'text_encoder', 'fusion_encoder', 'text_decoder')   # what `compile=True` compiles
+
+def _pretrain_step(model, batch: dict, opt, device, dtype):
+    "One pre-training step: forward (all objectives, alpha 0.4) under autocast to `dtype` if given, backward, AdamW."
+    with torch.autocast(torch.device(device).type, dtype=dtype, enabled=dtype is not None):
+        loss = model(**batch, alpha=0.4)['loss']
+    loss.backward(); opt.step(); opt.zero_grad(set_to_none=True)
+
 def train_step_stats(preset: str, batch: int, image_size: int | None = None, steps: int = 3, threads: int = 2,
-                     device='cpu', dtype: torch.dtype | None = None) -> dict:
-    "Seconds per pre-training step (median of `steps` after one warm-up), samples/s, the step's FLOPs and achieved GFLOP/s, and peak memory (MB: resident on a CPU, allocated on CUDA); `dtype` autocasts (bf16)."
+                     device='cpu', dtype: torch.dtype | None = None, compile: bool = False) -> dict:
+    "Seconds per pre-training step (median of `steps` after one warm-up, whose time is `first_s`), samples/s, the step's FLOPs and achieved GFLOP/s, and peak memory (MB: resident on a CPU, allocated on CUDA); `dtype` autocasts (bf16); `compile` compiles `COMPILED_PARTS` (inductor)."
     torch.set_num_threads(threads); torch.manual_seed(0)
     cfg = get_config(preset, **({} if image_size is None else dict(image_size=image_size)))
     model = MPLUG(cfg).to(device).train()
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
     b = {k: v.to(device) for k, v in _synthetic_batch(cfg, batch, cfg.image_size).items()}
-    def step():
-        with torch.autocast(torch.device(device).type, dtype=dtype, enabled=dtype is not None):
-            loss = model(**b, alpha=0.4)['loss']
-        loss.backward(); opt.step(); opt.zero_grad(set_to_none=True)
+    step = lambda: _pretrain_step(model, b, opt, device, dtype)
+    with FlopCounterMode(display=False) as fc: step()                        # forward, backward (the optimizer adds none), eager
+    if compile:
+        for name in COMPILED_PARTS: getattr(model, name).compile()
     times = []
     for k in range(steps + 1):
         _sync(device); t = time.perf_counter(); step(); _sync(device)
-        if k: times.append(time.perf_counter() - t)
-    with FlopCounterMode(display=False) as fc: step()                        # forward, backward (the optimizer adds none)
-    s = statistics.median(times)
+        times.append(time.perf_counter() - t)
+    s = statistics.median(times[1:])
     cuda = torch.device(device).type == 'cuda'
     peak = torch.cuda.max_memory_allocated(device) / 2**20 if cuda else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return dict(preset=preset, batch=batch, image_size=cfg.image_size, device=str(device), dtype=str(dtype or 'float32').replace('torch.', ''),
-                s_per_step=s, samples_per_s=batch / s, flops=fc.get_total_flops(), gflops=fc.get_total_flops() / s / 1e9, peak_mb=peak)
+                compiled=compile, first_s=times[0], s_per_step=s, samples_per_s=batch / s, flops=fc.get_total_flops(),
+                gflops=fc.get_total_flops() / s / 1e9, peak_mb=peak)
 
-def bench_pretrain(runs=(('tiny', 32, None, None), ('tiny', 32, None, torch.bfloat16), ('base', 2, 256, None)), steps: int = 3,
+def bench_pretrain(runs=(('tiny', 32, None, None), ('tiny', 32, None, None, True), ('tiny', 32, None, torch.bfloat16),
+                         ('tiny', 32, None, torch.bfloat16, True), ('base', 2, 256, None)), steps: int = 3,
                    threads: int = 2) -> list[dict]:
-    "`train_step_stats` of each (preset, batch, image_size, autocast dtype or None) in `runs`, each in a fresh process."
+    "`train_step_stats` of each (preset, batch, image_size, autocast dtype or None[, compile]) in `runs`, each in a fresh process."
     fn = importlib.import_module('mplug_nb.bench').train_step_stats          # the installed function: a spawned process imports it
     with mp.get_context('spawn').Pool(1, maxtasksperchild=1) as pool:
-        return [pool.apply(fn, (p, b, s, steps, threads, 'cpu', dt)) for p, b, s, dt in runs]
+        return [pool.apply(fn, (p, b, s, steps, threads, 'cpu', dt, bool(c and c[0]))) for p, b, s, dt, *c in runs]
 
 def format_pretrain(rows: list[dict]) -> str:
-    "A plain-text table of `bench_pretrain`; 'time / fp32': a row's step time over the fp32 row of the same preset, batch and size."
-    fp32 = {(r['preset'], r['batch'], r['image_size']): r['s_per_step'] for r in rows if r['dtype'] == 'float32'}
-    lines = [f"{'preset':<8}{'batch':>6}{'px':>6}{'dtype':>10}{'s/step':>9}{'samples/s':>11}{'GFLOP/s':>9}{'peak MB':>10}{'time / fp32':>13}"]
+    "A plain-text table of `bench_pretrain`; 'time / fp32': a row's step time over the eager fp32 row of the same preset, batch and size."
+    fp32 = {(r['preset'], r['batch'], r['image_size']): r['s_per_step'] for r in rows if r['dtype'] == 'float32' and not r.get('compiled')}
+    lines = [f"{'preset':<8}{'batch':>6}{'px':>6}{'dtype':>10}{'compiled':>10}{'first s':>9}{'s/step':>9}{'samples/s':>11}{'GFLOP/s':>9}"
+             f"{'peak MB':>10}{'time / fp32':>13}"]
     for r in rows:
-        base = fp32.get((r['preset'], r['batch'], r['image_size']))                 # the fp32 step time, if measured
-        lines.append(f"{r['preset']:<8}{r['batch']:>6}{r['image_size']:>6}{r['dtype']:>10}{r['s_per_step']:>9.2f}{r['samples_per_s']:>11.1f}"
-                     f"{r['gflops']:>9.1f}{r['peak_mb']:>10.0f}" + (f"{r['s_per_step'] / base:>13.2f}" if base else f"{'-':>13}"))
+        base = fp32.get((r['preset'], r['batch'], r['image_size']))                 # the eager fp32 step time, if measured
+        lines.append(f"{r['preset']:<8}{r['batch']:>6}{r['image_size']:>6}{r['dtype']:>10}{'yes' if r.get('compiled') else 'no':>10}"
+                     f"{r['first_s']:>9.2f}{r['s_per_step']:>9.2f}{r['samples_per_s']:>11.1f}{r['gflops']:>9.1f}{r['peak_mb']:>10.0f}"
+                     + (f"{r['s_per_step'] / base:>13.2f}" if base else f"{'-':>13}"))
     return '\n'.join(lines)
 
+# %% ../nbs/95_bench.ipynb #9583ec96
+BREAKDOWN_PARTS = ('visual_encoder', 'text_encoder', 'fusion_encoder', 'text_decoder', 'mlm_head')
+
+def step_breakdown(preset: str = 'tiny', batch: int = 32, dtype: torch.dtype | None = None, steps: int = 3, threads: int = 2,
+                   **overrides) -> dict:
+    "Seconds of one pre-training step (medians of `steps` after a warm-up) by phase: each part's forward (twins apart), the rest of the forward, backward, optimizer."
+    torch.set_num_threads(threads); torch.manual_seed(0)
+    cfg = get_config(preset, **overrides)
+    model = MPLUG(cfg).train()
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+    b = _synthetic_batch(cfg, batch, cfg.image_size)
+    spent, started = {}, {}
+    def time_forward(name: str, module: torch.nn.Module):
+        module.register_forward_pre_hook(lambda m, a: started.__setitem__(name, time.perf_counter()))
+        module.register_forward_hook(lambda m, a, o: spent.__setitem__(name, spent.get(name, 0.) + time.perf_counter() - started[name]))
+    for name in BREAKDOWN_PARTS:
+        time_forward(f'{name} forward', getattr(model, name))
+        time_forward(f'{name} forward (momentum)', getattr(model, f'{name}_m'))
+    rows = []
+    for k in range(steps + 1):
+        spent.clear(); t0 = time.perf_counter()
+        with torch.autocast('cpu', dtype=dtype, enabled=dtype is not None):
+            loss = model(**b)['loss']                                          # the preset's own alpha
+        t1 = time.perf_counter(); loss.backward()
+        t2 = time.perf_counter(); opt.step(); opt.zero_grad(set_to_none=True)
+        t3 = time.perf_counter()
+        if k: rows.append({**spent, 'rest of the forward': t1 - t0 - sum(spent.values()), 'backward': t2 - t1, 'optimizer': t3 - t2})
+    return {key: statistics.median(r.get(key, 0.) for r in rows) for key in rows[0]}
+
+def format_breakdown(res: dict) -> str:
+    "A plain-text table of `step_breakdown`: milliseconds and share of the step."
+    total = sum(res.values())
+    lines = [f"{'phase':<36}{'ms':>8}{'share':>8}"] + [f"{k:<36}{1000 * v:>8.0f}{100 * v / total:>7.0f}%" for k, v in res.items()]
+    return '\n'.join(lines + [f"{'step':<36}{1000 * total:>8.0f}{100:>7.0f}%"])
+
 # %% ../nbs/95_bench.ipynb #011040b9
-def bench_batching(tasks=('vqa', 'caption', 'grounding'), images: int = 8, steps: int = 5, threads: int = 2, preset: str = 'tiny',
-                   **overrides) -> list[dict]:
-    "Texts/s of a training step of each task on `images` images with all their texts: each image repeated per text, against image-major."
-    from mplug_nb.shapes import generate
-    from mplug_nb.data import train_tokenizer, shapesworld_texts, ImageMajor
+def bench_batching(tasks=('pretrain', 'vqa', 'caption', 'grounding'), images: int = 8, steps: int = 5, threads: int = 2,
+                   preset: str = 'tiny', **overrides) -> list[dict]:
+    "Texts/s of a training step of each task ('pretrain': all four objectives) on `images` images with all their texts: each image repeated per text, against image-major."
+    from mplug_nb.shapes import generate, swap_attribute
+    from mplug_nb.data import train_tokenizer, shapesworld_texts, shapesworld_dataset, ImageMajor
     from mplug_nb.finetune import get_task
+    from mplug_nb.pretrain import PretrainLoss
     torch.set_num_threads(threads)
     cfg = get_config(preset, **overrides)
     rows = []
@@ -303,16 +351,22 @@ def bench_batching(tasks=('vqa', 'caption', 'grounding'), images: int = 8, steps
         generate(world, n_images=max(40, 4 * images), size=cfg.image_size, seed=0, n_videos=2)
         tok = train_tokenizer(shapesworld_texts(world), cfg.vocab_size)
         for name in tasks:
-            t = get_task(name, tok, cfg)
-            ds = t.dataset(world, 'train'); grouped = ImageMajor(ds)
-            batches = {'repeated': t.collate_fn(ds)([ds[j] for g in range(images) for j in grouped.groups[g]]),
-                       'image-major': t.collate_fn(grouped)([grouped[g] for g in range(images)])}
+            if name == 'pretrain':                                             # captions, the pre-training loss with false captions
+                ds = shapesworld_dataset(world, 'pretrain', 'train', size=cfg.image_size)
+                collate = lambda d: d.collate_fn(tok, max_length=cfg.max_position_embeddings, truncation=True)
+                loss_fn, build = PretrainLoss(tok, 1, cfg.alpha, cfg.max_position_embeddings, negatives=swap_attribute), lambda m: m
+            else:
+                t = get_task(name, tok, cfg)
+                ds, collate, loss_fn, build = t.dataset(world, 'train'), t.collate_fn, t.loss, t.build
+            grouped = ImageMajor(ds)
+            batches = {'repeated': collate(ds)([ds[j] for g in range(images) for j in grouped.groups[g]]),
+                       'image-major': collate(grouped)([grouped[g] for g in range(images)])}
             torch.manual_seed(0)
-            model = t.build(MPLUG(cfg)).train()
+            model = build(MPLUG(cfg)).train()
             opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
             def step(b):
                 with torch.inference_mode(False):                              # `time_pair` times under inference mode
-                    loss = t.loss(model, b, 0)['loss']; loss.backward(); opt.step(); opt.zero_grad(set_to_none=True)
+                    loss = loss_fn(model, b, 0)['loss']; loss.backward(); opt.step(); opt.zero_grad(set_to_none=True)
             ta, tb = time_pair(lambda: step(batches['repeated']), lambda: step(batches['image-major']), warmup=1, reps=steps)
             n = len(batches['repeated']['image'])
             rep, im = statistics.median(ta), statistics.median(tb)
@@ -391,7 +445,7 @@ def main(argv=None):
     "Console script `mplug_nb_bench`."
     p = argparse.ArgumentParser(prog='mplug_nb_bench', description='mplug_nb benchmarks: ratios of our time to a reference, measured side by side.')
     p.add_argument('what', nargs='?', default='all', choices=['all', 'encoders', 'generate', 'fusion', 'pretrain', 'batching', 'tta', 'gpu'],
-                   help='which benchmark (default: all of them, about 12 minutes on 2 cores)')
+                   help='which benchmark (default: all of them, about 16 minutes on 2 cores)')
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--batch', type=int, default=8)
     p.add_argument('--reps', type=int, default=10)
@@ -403,7 +457,9 @@ def main(argv=None):
     if every or a.what == 'encoders': section('encoders (ours / timm, ours / HF)', format_results(bench_encoders(a.threads, a.batch, a.reps)))
     if every or a.what == 'generate': section('generation (cached / uncached, ours / HF BLIP)', format_results(bench_generate(a.threads, a.batch, reps=a.reps if a.what == 'generate' else 3)))
     if every or a.what == 'fusion': section('fusion designs (time and MACs / skip)', format_fusion(bench_fusion(get_config('base'), threads=a.threads, batch=a.batch, reps=a.reps if a.what == 'fusion' else 3)))
-    if every or a.what == 'pretrain': section('pre-training throughput (CPU)', format_pretrain(bench_pretrain(threads=a.threads)))
+    if every or a.what == 'pretrain':
+        section('pre-training throughput (CPU)', format_pretrain(bench_pretrain(threads=a.threads)))
+        section("where a tiny pre-training step's time goes (bf16)", format_breakdown(step_breakdown('tiny', 32, torch.bfloat16, threads=a.threads)))
     if every or a.what == 'batching': section('image-major batches (tiny, texts/s)', format_batching(bench_batching(threads=a.threads)))
     if every or a.what == 'tta': section('time to accuracy (runs/quick)', format_tta(time_to_accuracy(a.runs)))
     if every or a.what == 'gpu': section('GPU', format_gpu(bench_gpu()))
