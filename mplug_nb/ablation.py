@@ -4,7 +4,7 @@
 
 # %% ../nbs/22_ablation.ipynb #9e65842a
 from __future__ import annotations
-import argparse, json, re, time
+import argparse, json, re, statistics, time
 from pathlib import Path
 import torch
 from .config import get_config
@@ -12,8 +12,8 @@ from .model import MPLUG
 from .finetune import load_pretrained, cached_finetune, load_task_model, experiment_world, experiment_pretrained, runs_dir
 
 # %% auto #0
-__all__ = ['FUSION_LAYERS', 'ABLATION_DESIGNS', 'ABLATION_EVAL', 'ABLATION_STEPS', 'slug', 'design_pattern', 'ablation_start',
-           'run_ablation', 'ablation_table', 'main']
+__all__ = ['FUSION_LAYERS', 'ABLATION_DESIGNS', 'ABLATION_EVAL', 'ABLATION_STEPS', 'ABLATION_SEEDS', 'slug', 'design_pattern',
+           'ablation_start', 'ablation_run', 'run_ablation', 'mean_sd', 'ablation_table', 'main']
 
 # %% ../nbs/22_ablation.ipynb #9c82dabc
 FUSION_LAYERS = 4
@@ -41,48 +41,68 @@ def ablation_start(pretrained, design: str, out, seed: int = 0) -> Path:
     return Path(out)
 
 # %% ../nbs/22_ablation.ipynb #7ab7fe2f
-ABLATION_EVAL = {'vqa': (2000, ['overall', 'rank_overall']), 'retrieval': (500, ['t2i_r1', 'i2t_r1'])}
+ABLATION_EVAL = {'vqa': (2000, ['overall', 'rank_overall']), 'retrieval': (250, ['t2i_r1', 'i2t_r1'])}
 
-ABLATION_STEPS = {'vqa': 200, 'retrieval': 100}   # about 2 minutes each here, alone on 2 cores
+ABLATION_STEPS = {'vqa': 300, 'retrieval': 100}   # about 90 and 60 s of training here; the whole ablation about an hour on 2 cores
+ABLATION_SEEDS = (0, 1, 2)                        # each seed: a fresh fusion initialisation and its own data order
 
-def run_ablation(pretrained=None, world=None, runs=None, steps: dict = ABLATION_STEPS, tasks=('vqa', 'retrieval'), designs=None) -> list[dict]:
-    "Fine-tune and measure every design on every task; one row per (design, task), also written to runs/ablation/results.json."
+def ablation_run(pretrained, world, runs: Path, design: str, task: str, seed: int, steps: int) -> dict:
+    "One (design, task, seed) cell of the ablation: fine-tuned (or read back) and measured on the test split."
+    start = runs / slug(design) / f'seed{seed}' / 'start'
+    if not (start / 'model.safetensors').is_file(): ablation_start(pretrained, design, start, seed=seed)
+    out = runs / slug(design) / f'seed{seed}' / task
+    res = cached_finetune(task, world, start, out, steps=steps, warmup_steps=10, eval_every=10_000, eval_limit=100,
+                          progress=False, test=False, seed=seed)
+    path = out / 'ablation.json'
+    if not path.is_file():
+        model, t = load_task_model(out / 'model')
+        n, keys = ABLATION_EVAL[task]
+        ds = t.dataset(world, 'test')
+        n = min(n, len(ds))
+        torch.manual_seed(0); t0 = time.time()
+        m = t.evaluate(model, ds, range(n))
+        sec = time.time() - t0
+        path.write_text(json.dumps({**{k: m[k] for k in keys}, 'n': n, 'infer_ms': 1000 * sec / n,
+                                    'step_ms': 1000 * res['train_s'] / max(1, res['steps']), 'steps': res['steps']}))
+    return {'design': design, 'task': task, 'seed': seed, **json.loads(path.read_text())}
+
+def run_ablation(pretrained=None, world=None, runs=None, steps: dict = ABLATION_STEPS, tasks=('vqa', 'retrieval'), designs=None,
+                 seeds=ABLATION_SEEDS, progress: bool = True) -> list[dict]:
+    "Fine-tune and measure every design on every task with every seed; one row per (design, task, seed), also in runs/ablation/results.json."
     runs = Path(runs or runs_dir()) / 'ablation'
     pretrained, world = pretrained or experiment_pretrained('quick'), world or experiment_world()
     rows = []
     for design in designs or ABLATION_DESIGNS:
-        start = runs / slug(design) / 'start'
-        if not (start / 'model.safetensors').is_file(): ablation_start(pretrained, design, start)
-        for task in tasks:
-            out = runs / slug(design) / task
-            res = cached_finetune(task, world, start, out, steps=steps[task], warmup_steps=10, eval_every=10_000, eval_limit=100,
-                                  progress=False, test=False)
-            path = out / 'ablation.json'
-            if not path.is_file():
-                model, t = load_task_model(out / 'model')
-                n, keys = ABLATION_EVAL[task]
-                ds = t.dataset(world, 'test')
-                torch.manual_seed(0); t0 = time.time()
-                m = t.evaluate(model, ds, range(min(n, len(ds))))
-                sec = time.time() - t0
-                path.write_text(json.dumps({**{k: m[k] for k in keys}, 'n': min(n, len(ds)), 'infer_ms': 1000 * sec / min(n, len(ds)),
-                                            'step_ms': 1000 * res['train_s'] / max(1, res['steps']), 'steps': res['steps']}))
-            rows.append({'design': design, 'task': task, **json.loads(path.read_text())})
+        for seed in seeds:
+            for task in tasks:
+                rows.append(ablation_run(pretrained, world, runs, design, task, seed, steps[task]))
+                if progress: print(f"{design} seed {seed} {task}: " + ', '.join(f"{k} {rows[-1][k]:.1f}" for k in ABLATION_EVAL[task][1]), flush=True)
+    runs.mkdir(parents=True, exist_ok=True)
     (runs / 'results.json').write_text(json.dumps(rows, indent=1))
     return rows
 
+# %% ../nbs/22_ablation.ipynb #1824ff98
+def mean_sd(values: list[float]) -> tuple[float, float]:
+    "Mean and sample standard deviation (0 for a single value)."
+    if not values: raise ValueError("mean_sd: expected at least one value, got none")
+    return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.
+
 def ablation_table(rows: list[dict]) -> str:
-    "Markdown: one row per design: VQA accuracy, retrieval R@1, and the time of a training step and of an item's inference."
-    by = {}
-    for r in rows: by.setdefault(r['design'], {})[r['task']] = r
-    out = ['| fusion | pattern | VQA acc | VQA acc (rank) | R@1 t2i | R@1 i2t | VQA step ms | VQA infer ms/question | retrieval step ms | retrieval infer ms/image |',
-           '|---|---|---|---|---|---|---|---|---|---|']
-    def f(r, k): return '–' if r is None or k not in r else f"{r[k]:.0f}" if k.endswith('_ms') else f"{r[k]:.1f}"
+    "Markdown: one row per design, each metric as mean ± standard deviation over the seeds, times as means."
+    by, seeds = {}, {}
+    for r in rows:
+        by.setdefault(r['design'], {}).setdefault(r['task'], []).append(r)
+        seeds.setdefault(r['design'], set()).add(r.get('seed', 0))
+    out = ['| fusion | pattern | seeds | VQA acc | VQA acc (rank) | R@1 t2i | R@1 i2t | VQA step ms | VQA infer ms/question | retrieval step ms | retrieval infer ms/image |',
+           '|---|---|---|---|---|---|---|---|---|---|---|']
+    def f(rs, k):
+        if not rs or any(k not in r for r in rs): return '–'
+        m, s = mean_sd([r[k] for r in rs])
+        return f"{m:.0f}" if k.endswith('_ms') else f"{m:.1f}" if len(rs) == 1 else f"{m:.1f} ± {s:.1f}"
     for d, t in by.items():
-        pat = design_pattern(d)
         v, r = t.get('vqa'), t.get('retrieval')
-        out.append(f"| {d} | {pat} | {f(v, 'overall')} | {f(v, 'rank_overall')} | {f(r, 't2i_r1')} | {f(r, 'i2t_r1')} | "
-                   f"{f(v, 'step_ms')} | {f(v, 'infer_ms')} | {f(r, 'step_ms')} | {f(r, 'infer_ms')} |")
+        out.append(f"| {d} | {design_pattern(d)} | {len(seeds[d])} | {f(v, 'overall')} | {f(v, 'rank_overall')} | {f(r, 't2i_r1')} | "
+                   f"{f(r, 'i2t_r1')} | {f(v, 'step_ms')} | {f(v, 'infer_ms')} | {f(r, 'step_ms')} | {f(r, 'infer_ms')} |")
     return '\n'.join(out)
 
 # %% ../nbs/22_ablation.ipynb #01886a72
@@ -91,8 +111,10 @@ def main(argv=None):
     p = argparse.ArgumentParser(prog='mplug_nb_ablation', description='The fusion ablation: every design fine-tuned on VQA and retrieval; prints the table.')
     p.add_argument('--vqa_steps', type=int, default=ABLATION_STEPS['vqa'])
     p.add_argument('--retrieval_steps', type=int, default=ABLATION_STEPS['retrieval'])
+    p.add_argument('--seeds', type=int, default=len(ABLATION_SEEDS), help='seeds per design (0, 1, ...)')
     p.add_argument('--runs', default=None)
     a = p.parse_args(argv)
-    table = ablation_table(run_ablation(runs=a.runs, steps={'vqa': a.vqa_steps, 'retrieval': a.retrieval_steps}))
+    if a.seeds < 1: p.error(f'--seeds: expected at least 1, got {a.seeds}')
+    table = ablation_table(run_ablation(runs=a.runs, steps={'vqa': a.vqa_steps, 'retrieval': a.retrieval_steps}, seeds=range(a.seeds)))
     print(table)
     return table
