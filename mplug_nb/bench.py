@@ -251,6 +251,13 @@ def _synthetic_batch(cfg, batch: int, image_size: int, length: int = 30, prefix:
 
 COMPILED_PARTS = ('visual_encoder', 'text_encoder', 'fusion_encoder', 'text_decoder')   # what `compile=True` compiles
 
+def _pretrain_setup(cfg, batch: int, threads: int, device='cpu') -> tuple:
+    "A seeded `MPLUG` of `cfg` in training mode, its AdamW and a synthetic batch of `batch` pairs, on `device`."
+    torch.set_num_threads(threads); torch.manual_seed(0)
+    model = MPLUG(cfg).to(device).train()
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+    return model, opt, {k: v.to(device) for k, v in _synthetic_batch(cfg, batch, cfg.image_size).items()}
+
 def _pretrain_step(model, batch: dict, opt, device, dtype):
     "One pre-training step: forward (all objectives, alpha 0.4) under autocast to `dtype` if given, backward, AdamW."
     with torch.autocast(torch.device(device).type, dtype=dtype, enabled=dtype is not None):
@@ -260,11 +267,8 @@ def _pretrain_step(model, batch: dict, opt, device, dtype):
 def train_step_stats(preset: str, batch: int, image_size: int | None = None, steps: int = 3, threads: int = 2,
                      device='cpu', dtype: torch.dtype | None = None, compile: bool = False) -> dict:
     "Seconds per pre-training step (median of `steps` after one warm-up, whose time is `first_s`), samples/s, the step's FLOPs and achieved GFLOP/s, and peak memory (MB: resident on a CPU, allocated on CUDA); `dtype` autocasts (bf16); `compile` compiles `COMPILED_PARTS` (inductor)."
-    torch.set_num_threads(threads); torch.manual_seed(0)
     cfg = get_config(preset, **({} if image_size is None else dict(image_size=image_size)))
-    model = MPLUG(cfg).to(device).train()
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
-    b = {k: v.to(device) for k, v in _synthetic_batch(cfg, batch, cfg.image_size).items()}
+    model, opt, b = _pretrain_setup(cfg, batch, threads, device)
     step = lambda: _pretrain_step(model, b, opt, device, dtype)
     with FlopCounterMode(display=False) as fc: step()                        # forward, backward (the optimizer adds none), eager
     if compile:
@@ -306,11 +310,7 @@ BREAKDOWN_PARTS = ('visual_encoder', 'text_encoder', 'fusion_encoder', 'text_dec
 def step_breakdown(preset: str = 'tiny', batch: int = 32, dtype: torch.dtype | None = None, steps: int = 3, threads: int = 2,
                    **overrides) -> dict:
     "Seconds of one pre-training step (medians of `steps` after a warm-up) by phase: each part's forward (twins apart), the rest of the forward, backward, optimizer."
-    torch.set_num_threads(threads); torch.manual_seed(0)
-    cfg = get_config(preset, **overrides)
-    model = MPLUG(cfg).train()
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
-    b = _synthetic_batch(cfg, batch, cfg.image_size)
+    model, opt, b = _pretrain_setup(get_config(preset, **overrides), batch, threads)
     spent, started = {}, {}
     def time_forward(name: str, module: torch.nn.Module):
         module.register_forward_pre_hook(lambda m, a: started.__setitem__(name, time.perf_counter()))
