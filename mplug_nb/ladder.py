@@ -4,7 +4,7 @@
 
 # %% ../nbs/15a_ladder.ipynb #a8420e98
 from __future__ import annotations
-import json, random, time
+import copy, functools, json, random, time
 from collections import defaultdict
 from pathlib import Path
 import torch
@@ -12,18 +12,21 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 from .config import MPLUGConfig, OBJECTIVES, get_config
-from .data import shapesworld_dataset, shapesworld_texts, train_tokenizer, tokenize, load_image, read_json
+from .shapes import SHAPES, COLOURS, CATEGORIES
+from .data import shapesworld_dataset, shapesworld_texts, shapesworld_transform, train_tokenizer, tokenize, load_image, read_json
 from .model import MPLUG
 from .generation import rank_answer
-from .learner import cosine_lr
-from .finetune import experiment_world, finetune
+from .learner import cosine_lr, pick_precision
+from .vit import VisionTransformer
+from .finetune import BUDGETS, experiment_world, finetune
 from .pretrain import pretrain
 from .vqa import answer_loss, vqa_accuracy, vqa_scores, question_entries, majority_answers, prior_answer
 
 # %% auto #0
-__all__ = ['LAYOUTS', 'HEADS', 'MEMORIES', 'LADDER_KEYS', 'LADDER', 'PRETRAIN_LADDER', 'VQATensors', 'Rung', 'rung_accuracy',
-           'vqa_rung', 'cached_rung', 'prior_accuracy', 'ladder_table', 'plot_ladder', 'pretrain_rung',
-           'pretrain_table']
+__all__ = ['LAYOUTS', 'HEADS', 'MEMORIES', 'LADDER_KEYS', 'LADDER', 'PRETRAIN_LADDER', 'SHAPE_NONE', 'VQATensors', 'Rung',
+           'rung_accuracy', 'vqa_rung', 'cached_rung', 'prior_accuracy', 'ladder_table', 'plot_ladder', 'pretrain_rung',
+           'pretrain_table', 'object_labels', 'ShapeProbe', 'probe_accuracy', 'shape_probe', 'visual_encoder',
+           'cached_probe', 'probe_table', 'plot_probes', 'visual_lr_rung', 'visual_lr_table']
 
 # %% ../nbs/15a_ladder.ipynb #bb8200d1
 class VQATensors:
@@ -238,4 +241,146 @@ def pretrain_table(rungs: list[dict], keys=('overall', 'count', 'colour', 'exist
     head = f"{'rung':20}{'steps':>7}{'t2i R@1':>9}{'i2t R@1':>9}  " + ''.join(f'{"VQA " + k:>13}' for k in keys) + f"{'text-only':>11}"
     rows = [f"{r['name']:20}{r['steps']:7d}{r['zero_shot']['t2i_r1']:9.1f}{r['zero_shot']['i2t_r1']:9.1f}  "
             + ''.join(f"{r['vqa'][k]:13.1f}" for k in keys) + f"{r['vqa_text_only']['overall']:11.1f}" for r in rungs]
+    return '\n'.join([head] + rows)
+
+# %% ../nbs/15a_ladder.ipynb #ba4f5152
+SHAPE_NONE = len(SHAPES)          # the probe's class for "no object of this colour in the image"
+
+@functools.lru_cache(maxsize=2)                # the train and the val images of the probes in a row
+def _object_labels(world: str, split: str, n: int | None, size: int) -> tuple[Tensor, Tensor]:
+    d = read_json(Path(world) / 'grounding' / 'instances.json', dict)
+    splits = sorted({im['file_name'].split('/')[-2] for im in d['images']})
+    if split not in splits: raise ValueError(f"object_labels: split: expected one of {splits}, got {split!r}")
+    images = [im for im in d['images'] if im['file_name'].split('/')[-2] == split][:n]
+    row, colour, shape = {im['id']: r for r, im in enumerate(images)}, {c: k for k, c in enumerate(COLOURS)}, {v: SHAPES.index(s) for s, v in CATEGORIES.items()}
+    labels = torch.full((len(images), len(COLOURS)), SHAPE_NONE)                     # (G, n_colours)
+    for a in d['annotations']:
+        if a['image_id'] in row: labels[row[a['image_id']], colour[a['colour']]] = shape[a['category_id']]
+    tf = shapesworld_transform(size)
+    return torch.stack([tf(load_image(Path(world) / im['file_name'])) for im in images]), labels   # (G, 3, size, size)
+
+def object_labels(world, split: str, n: int | None = None, size: int = 64) -> tuple[Tensor, Tensor]:
+    "The first `n` images (G, 3, size, size) of a ShapesWorld split and, per colour of `COLOURS`, the index in `SHAPES` of that colour's object or `SHAPE_NONE` (G, n_colours)."
+    return _object_labels(str(Path(world).resolve()), split, n, size)
+
+# %% ../nbs/15a_ladder.ipynb #97e2b2ab
+class ShapeProbe(nn.Module):
+    "A read-out of a visual encoder's tokens (B, N_v, d): one learned query per colour attends over them; a linear layer names the shape of that colour's object, or none."
+    def __init__(self, encoder: nn.Module, width: int, heads: int = 6, frozen: bool = True):
+        super().__init__()
+        self.encoder, self.frozen = encoder, frozen
+        if frozen: encoder.requires_grad_(False)
+        self.query = nn.Parameter(torch.randn(len(COLOURS), width) * .02)          # (n_colours, d)
+        self.attn = nn.MultiheadAttention(width, heads, batch_first=True)
+        self.norm, self.head = nn.LayerNorm(width), nn.Linear(width, SHAPE_NONE + 1)
+
+    def forward(self, images: Tensor) -> Tensor:
+        "Logits (B, n_colours, n_shapes + 1)."
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
+            v = self.encoder(images)                                                # (B, N_v, d)
+        q = self.query.expand(len(images), -1, -1)                                  # (B, n_colours, d)
+        return self.head(self.norm(self.attn(q, v, v, need_weights=False)[0]))
+
+    def train(self, mode: bool = True):
+        "As `nn.Module.train`; a frozen encoder stays in eval mode."
+        super().train(mode)
+        if self.frozen: self.encoder.eval()
+        return self
+
+@torch.no_grad()
+def probe_accuracy(probe: ShapeProbe, images: Tensor, labels: Tensor, batch: int = 250) -> dict:
+    "Shape accuracy (%) over the objects present, and presence accuracy (%) over every (image, colour)."
+    was = probe.training; probe.eval()
+    pred = torch.cat([probe(images[s:s + batch]).argmax(-1) for s in range(0, len(images), batch)])   # (G, n_colours)
+    probe.train(was)
+    here = labels != SHAPE_NONE
+    return {'shape': round(100 * (pred[here] == labels[here]).float().mean().item(), 1),
+            'presence': round(100 * ((pred != SHAPE_NONE) == here).float().mean().item(), 1)}
+
+# %% ../nbs/15a_ladder.ipynb #acbdd900
+def shape_probe(encoder: nn.Module, world, steps: int = 1000, frozen: bool = True, batch_size: int = 64,
+                labels_per_image: int | None = None, lr: float = 1e-3, warmup_steps: int = 50, n_train: int = 4000,
+                n_val: int = 1000, evals: int = 5, seed: int = 0, precision: str = 'mixed') -> dict:
+    "Train a `ShapeProbe` on a copy of `encoder` (frozen unless `frozen=False`) for `steps`: {'steps', 'seconds', 'shape', 'presence', 'curve'}."
+    if labels_per_image is not None and labels_per_image < 1:
+        raise ValueError(f"shape_probe: labels_per_image: expected None or an int >= 1, got {labels_per_image!r}")
+    size = encoder.cfg.image_size
+    x, y = object_labels(world, 'train', n_train, size)
+    xv, yv = object_labels(world, 'val', n_val, size)
+    torch.manual_seed(seed)
+    probe = ShapeProbe(copy.deepcopy(encoder), encoder.cfg.vision_width, encoder.cfg.vision_heads, frozen).train()
+    opt = torch.optim.AdamW([p for p in probe.parameters() if p.requires_grad], lr=lr, weight_decay=.02)
+    bf16 = pick_precision(precision, torch.device('cpu')) == 'bf16'
+    g, curve, t0 = torch.Generator().manual_seed(seed), [], time.time()
+    for step in range(1, steps + 1):
+        i = torch.randint(len(x), (batch_size,), generator=g)
+        target = y[i]                                                               # (B, n_colours)
+        if labels_per_image:                                                        # keep k present objects' labels
+            r = torch.rand(target.shape, generator=g).masked_fill(target == SHAPE_NONE, 2.)
+            keep = r.argsort(-1)[:, :labels_per_image]
+            target = torch.full_like(target, -100).scatter_(1, keep, target.gather(1, keep)).masked_fill(target == SHAPE_NONE, -100)
+        for grp in opt.param_groups: grp['lr'] = lr * min(1., step / warmup_steps)
+        with torch.autocast('cpu', torch.bfloat16, enabled=bf16):
+            loss = F.cross_entropy(probe(x[i]).float().flatten(0, 1), target.flatten(), ignore_index=-100)
+        opt.zero_grad(); loss.backward(); opt.step()
+        if step % max(1, steps // evals) == 0 or step == steps:
+            with torch.autocast('cpu', torch.bfloat16, enabled=bf16): acc = probe_accuracy(probe, xv, yv)
+            if not curve or curve[-1]['step'] != step: curve.append({'step': step, 'seconds': round(time.time() - t0, 1), **acc})
+    return {'steps': steps, 'seconds': round(time.time() - t0, 1), **{k: curve[-1][k] for k in ('shape', 'presence')}, 'curve': curve}
+
+# %% ../nbs/15a_ladder.ipynb #c3a5f474
+def visual_encoder(folder=None, seed: int = 0) -> nn.Module:
+    "The ViT of the mPLUG saved in `folder`, or a freshly initialised `tiny` one (seeded) when `folder` is None."
+    if folder is None:
+        torch.manual_seed(seed); return VisionTransformer(get_config('tiny'))
+    return MPLUG.from_pretrained(folder).visual_encoder
+
+def cached_probe(runs, name: str, encoder_fn, **kwargs) -> dict:
+    "`shape_probe(encoder_fn(), ...)` on the experiments' world into `runs/ladder/probe NAME.json`, or read back from there."
+    path = Path(runs) / 'ladder' / f'probe {name}.json'
+    if path.is_file(): return json.loads(path.read_text())
+    res = {'name': name, 'frozen': kwargs.get('frozen', True), **shape_probe(encoder_fn(), experiment_world(runs), **kwargs)}
+    path.parent.mkdir(parents=True, exist_ok=True); path.write_text(json.dumps(res, indent=1))
+    return res
+
+def probe_table(results: list[dict]) -> str:
+    "One line per probe: the encoder, frozen or trained, steps, seconds, and validation shape and presence accuracy (%)."
+    head = f"{'encoder':50}{'encoder is':>11}{'steps':>7}{'seconds':>9}{'shape':>7}{'presence':>10}"
+    rows = [f"{r['name']:50}{'frozen' if r['frozen'] else 'trained':>11}{r['steps']:7d}{r['seconds']:9.0f}{r['shape']:7.1f}{r['presence']:10.1f}"
+            for r in results]
+    return '\n'.join([head] + rows)
+
+def plot_probes(trained: list[dict], frozen: list[dict] = ()):
+    "Validation shape accuracy against seconds for the trained probes; each frozen probe's final value as a dashed line."
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 3.6), dpi=72)
+    for r in trained: ax.plot([0] + [c['seconds'] for c in r['curve']], [0] + [c['shape'] for c in r['curve']], marker='o', ms=3, label=r['name'])
+    for k, r in enumerate(frozen): ax.axhline(r['shape'], ls='--', lw=1, color=f'C{len(trained) + k}', label=f"frozen: {r['name']}")
+    ax.set_xlabel('seconds of training'); ax.set_ylabel('shape accuracy (%, validation)'); ax.set_ylim(0, 100)
+    ax.legend(fontsize=7, loc='lower right'); ax.grid(alpha=.3); fig.tight_layout()
+    return fig
+
+# %% ../nbs/15a_ladder.ipynb #f64cf66c
+def visual_lr_rung(runs, lr_visual: float | None = None, vqa_steps: int = 650, n_val: int = 1000, seed: int = 0) -> dict:
+    "The main job's pre-training with the ViT at `lr_visual` (None: the rest's rate), then VQA for `vqa_steps`: R@1, VQA on val, and the shape probe after each stage; kept in `runs/ladder`."
+    name = f"ViT lr {lr_visual if lr_visual is not None else 'as the rest'}"
+    path = Path(runs) / 'ladder' / f'{name}.json'
+    if path.is_file(): return json.loads(path.read_text())
+    world, out = experiment_world(runs), Path(runs) / 'ladder' / name
+    pre = pretrain(world, out, batch_size=32, progress=False, seed=seed, lr_visual=lr_visual, **BUDGETS['demo']['pretrain'])
+    ft = finetune('vqa', world, out / 'model', out / 'vqa', steps=vqa_steps, eval_every=10**6, eval_limit=n_val, seed=seed,
+                  progress=False, test=False)
+    last = pre['evals'][-1]
+    res = {'name': name, 'lr_visual': lr_visual, 'steps': last['step'], 'zero_shot': {k: last[k] for k in ('t2i_r1', 'i2t_r1')},
+           'vqa_steps': vqa_steps, 'vqa': ft['val'], 'probe_pretrained': shape_probe(visual_encoder(out / 'model'), world, seed=seed)['shape'],
+           'probe_vqa': shape_probe(visual_encoder(out / 'vqa' / 'model'), world, seed=seed)['shape']}
+    path.write_text(json.dumps(res, indent=1))
+    return res
+
+def visual_lr_table(rungs: list[dict], keys=('overall', 'shape', 'colour', 'count')) -> str:
+    "One line per rung: steps, zero-shot R@1 both ways, the probe after pre-training, VQA on val, the probe after VQA."
+    head = (f"{'ViT learning rate':20}{'steps':>7}{'t2i R@1':>9}{'i2t R@1':>9}{'probe':>7}  " + ''.join(f'{"VQA " + k:>13}' for k in keys)
+            + f"{'probe after VQA':>17}")
+    rows = [f"{r['name'][7:]:20}{r['steps']:7d}{r['zero_shot']['t2i_r1']:9.1f}{r['zero_shot']['i2t_r1']:9.1f}{r['probe_pretrained']:7.1f}  "
+            + ''.join(f"{r['vqa'][k]:13.1f}" for k in keys) + f"{r['probe_vqa']:17.1f}" for r in rungs]
     return '\n'.join([head] + rows)

@@ -85,8 +85,8 @@ def zero_shot_retrieval(model: MPLUG, ds, tokenizer, n_images: int | None = 1000
 def pretrain(data, out, preset: str = 'tiny', steps: int = 1000, minutes: float | None = None, batch_size: int = 32,
              lr: float = 5e-4, warmup_steps: int = 100, weight_decay: float = 0.02, eval_every: int = 100,
              eval_images: int = 1000, seed: int = 0, progress: bool = True, device=None, resume: bool = False,
-             itc_first: int = 0, hard_negatives: bool = False, precision: str = 'auto', image_major: bool = False, **overrides) -> dict:
-    "Pre-train `preset` on the ShapesWorld folder `data` into `out` (`resume`: continue from its newest checkpoint; `hard_negatives`: shape-swapped captions as ITC negatives; `precision`: the `Learner`'s; `image_major`: a batch is `batch_size` images with all their captions); returns {'metrics', 'evals', 'model', 'tokenizer'}."
+             itc_first: int = 0, hard_negatives: bool = False, precision: str = 'auto', image_major: bool = False, lr_visual: float | None = None, **overrides) -> dict:
+    "Pre-train `preset` on the ShapesWorld folder `data` into `out` (`resume`: continue from its newest checkpoint; `hard_negatives`: shape-swapped captions as ITC negatives; `precision`: the `Learner`'s; `image_major`: a batch is `batch_size` images with all their captions; `lr_visual`: the ViT's learning rate, default `lr`); returns {'metrics', 'evals', 'model', 'tokenizer'}."
     data, out = Path(data), Path(out)
     if not isinstance(itc_first, int) or isinstance(itc_first, bool) or itc_first < 0:
         raise ValueError(f"pretrain: itc_first: expected an int >= 0 (steps of ITC alone before the configured objectives), got {itc_first!r}")
@@ -104,7 +104,7 @@ def pretrain(data, out, preset: str = 'tiny', steps: int = 1000, minutes: float 
     loss_fn = PretrainLoss(tok, steps_per_epoch, cfg.alpha, cfg.max_position_embeddings, seed, swap_attribute if hard_negatives else None)
     learn = Learner(model, train_ds, loss_fn,
                     batch_size=batch_size, collate_fn=train_ds.collate_fn(tok, max_length=cfg.max_position_embeddings, truncation=True),
-                    lr=lr, weight_decay=weight_decay, max_steps=steps, warmup_steps=warmup_steps, out=out / 'checkpoints',
+                    lr=lr, lr_visual=lr_visual, weight_decay=weight_decay, max_steps=steps, warmup_steps=warmup_steps, out=out / 'checkpoints',
                     keep=1, seed=seed, progress=progress, device=device, precision=precision)
     evals = read_metrics(out / 'eval.jsonl') if resume and (out / 'eval.jsonl').is_file() else []
     if resume and list_checkpoints(out / 'checkpoints'):
@@ -184,8 +184,9 @@ def main(argv=None):
     p.add_argument('--hard_negatives', action='store_true', help='score every image against shape-swapped captions in ITC (NegCLIP)')
     p.add_argument('--precision', default='auto', choices=PRECISIONS, help="'mixed': bf16 autocast also on a CPU with AMX (default: 'auto')")
     p.add_argument('--image_major', action='store_true', help='a batch is BATCH_SIZE images, each with all of its captions')
+    p.add_argument('--lr_visual', type=float, default=None, help="the ViT's learning rate (default: LR)")
     a = p.parse_args(argv)
     res = pretrain(a.data, a.out, a.preset, a.steps, a.minutes, a.batch_size, a.lr, a.warmup_steps, eval_every=a.eval_every,
                    eval_images=a.eval_images, seed=a.seed, device=a.device, resume=a.resume, itc_first=a.itc_first,
-                   hard_negatives=a.hard_negatives, precision=a.precision, image_major=a.image_major)
+                   hard_negatives=a.hard_negatives, precision=a.precision, image_major=a.image_major, lr_visual=a.lr_visual)
     for e in res['evals']: print(json.dumps(e))
