@@ -26,7 +26,7 @@ from .vqa import answer_loss, vqa_accuracy, vqa_scores, question_entries, majori
 __all__ = ['LAYOUTS', 'HEADS', 'MEMORIES', 'LADDER_KEYS', 'LADDER', 'PRETRAIN_LADDER', 'SHAPE_NONE', 'VQATensors', 'Rung',
            'rung_accuracy', 'vqa_rung', 'cached_rung', 'prior_accuracy', 'ladder_table', 'plot_ladder', 'pretrain_rung',
            'pretrain_table', 'object_labels', 'ShapeProbe', 'probe_accuracy', 'shape_probe', 'visual_encoder',
-           'cached_probe', 'probe_table', 'plot_probes', 'visual_lr_rung', 'visual_lr_table']
+           'cached_probe', 'probe_table', 'plot_probes', 'visual_lr_rung', 'visual_lr_table', 'binding_probe']
 
 # %% ../nbs/15a_ladder.ipynb #bb8200d1
 class VQATensors:
@@ -384,3 +384,36 @@ def visual_lr_table(rungs: list[dict], keys=('overall', 'shape', 'colour', 'coun
     rows = [f"{r['name'][7:]:20}{r['steps']:7d}{r['zero_shot']['t2i_r1']:9.1f}{r['zero_shot']['i2t_r1']:9.1f}{r['probe_pretrained']:7.1f}  "
             + ''.join(f"{r['vqa'][k]:13.1f}" for k in keys) + f"{r['probe_vqa']:17.1f}" for r in rungs]
     return '\n'.join([head] + rows)
+
+# %% ../nbs/15a_ladder.ipynb #a6c240aa
+def binding_probe(model: MPLUG, tokenizer, world, steps: int = 1700, images: int = 16, lr: float = 5e-4, warmup_steps: int = 50,
+                  n_train: int = 4000, n_val: int = 500, evals: int = 5, seed: int = 0, precision: str = 'mixed') -> dict:
+    "Train a copy of `model` with a linear layer on h'[CLS] to answer 'What shape is the COLOUR object?' about every object of `images` images a step: {'steps', 'seconds', 'questions', 'shape', 'curve'} on validation images."
+    x, y = object_labels(world, 'train', n_train, model.cfg.image_size)
+    xv, yv = object_labels(world, 'val', n_val, model.cfg.image_size)
+    ids, mask = tokenize(tokenizer, [f'What shape is the {c} object?' for c in COLOURS], model.cfg.max_position_embeddings)   # (n_colours, L)
+    torch.manual_seed(seed)
+    model, head = copy.deepcopy(model).train(), nn.Linear(model.cfg.hidden_size, len(SHAPES))
+    opt = torch.optim.AdamW([*model.parameters(), *head.parameters()], lr=lr, weight_decay=.02)
+    bf16 = pick_precision(precision, torch.device('cpu')) == 'bf16'
+    def logits(imgs, labels):                                                       # one question per object present
+        g, c = (labels != SHAPE_NONE).nonzero(as_tuple=True)                        # (Q,) image, colour
+        _, h = model.fuse(model.encode_image(imgs, g), model.encode_text(ids[c], mask[c]), mask[c])
+        return head(h[:, 0]), labels[g, c]                                          # (Q, n_shapes), (Q,)
+    def accuracy():
+        model.eval(); hit = n = 0
+        with torch.no_grad(), torch.autocast('cpu', torch.bfloat16, enabled=bf16):
+            for s in range(0, len(xv), 100):
+                out, t = logits(xv[s:s + 100], yv[s:s + 100]); hit += (out.argmax(-1) == t).sum().item(); n += len(t)
+        model.train(); return round(100 * hit / n, 1)
+    g, curve, questions, t0 = torch.Generator().manual_seed(seed), [], 0, time.time()
+    for step in range(1, steps + 1):
+        i = torch.randint(len(x), (images,), generator=g)
+        for grp in opt.param_groups: grp['lr'] = lr * min(1., step / warmup_steps)
+        with torch.autocast('cpu', torch.bfloat16, enabled=bf16):
+            out, t = logits(x[i], y[i]); loss = F.cross_entropy(out.float(), t)
+        opt.zero_grad(); loss.backward(); opt.step(); questions += len(t)
+        if step % max(1, steps // evals) == 0 or step == steps:
+            if not curve or curve[-1]['step'] != step:
+                curve.append({'step': step, 'seconds': round(time.time() - t0, 1), 'questions': questions, 'shape': accuracy()})
+    return {'steps': steps, 'seconds': round(time.time() - t0, 1), 'questions': questions, 'shape': curve[-1]['shape'], 'curve': curve}
