@@ -323,9 +323,9 @@ def shape_probe(encoder: nn.Module, world, steps: int = 1000, frozen: bool = Tru
         with torch.autocast('cpu', torch.bfloat16, enabled=bf16):
             loss = F.cross_entropy(probe(x[i]).float().flatten(0, 1), target.flatten(), ignore_index=-100)
         opt.zero_grad(); loss.backward(); opt.step()
-        if step % max(1, steps // evals) == 0 or step == steps:
+        if step % max(1, steps // evals) == 0 or step == steps:                     # `evals` evaluations, the last at `steps`
             with torch.autocast('cpu', torch.bfloat16, enabled=bf16): acc = probe_accuracy(probe, xv, yv)
-            if not curve or curve[-1]['step'] != step: curve.append({'step': step, 'seconds': round(time.time() - t0, 1), **acc})
+            curve.append({'step': step, 'seconds': round(time.time() - t0, 1), **acc})
     return {'steps': steps, 'seconds': round(time.time() - t0, 1), **{k: curve[-1][k] for k in ('shape', 'presence')}, 'curve': curve}
 
 # %% ../nbs/15a_ladder.ipynb #c3a5f474
@@ -389,6 +389,7 @@ def visual_lr_table(rungs: list[dict], keys=('overall', 'shape', 'colour', 'coun
 def binding_probe(model: MPLUG, tokenizer, world, steps: int = 1700, images: int = 16, lr: float = 5e-4, warmup_steps: int = 50,
                   n_train: int = 4000, n_val: int = 500, evals: int = 5, seed: int = 0, precision: str = 'mixed') -> dict:
     "Train a copy of `model` with a linear layer on h'[CLS] to answer 'What shape is the COLOUR object?' about every object of `images` images a step: {'steps', 'seconds', 'questions', 'shape', 'curve'} on validation images."
+    if images < 1 or steps < 1: raise ValueError(f"binding_probe: expected images >= 1 and steps >= 1, got images={images!r}, steps={steps!r}")
     x, y = object_labels(world, 'train', n_train, model.cfg.image_size)
     xv, yv = object_labels(world, 'val', n_val, model.cfg.image_size)
     ids, mask = tokenize(tokenizer, [f'What shape is the {c} object?' for c in COLOURS], model.cfg.max_position_embeddings)   # (n_colours, L)
@@ -413,7 +414,6 @@ def binding_probe(model: MPLUG, tokenizer, world, steps: int = 1700, images: int
         with torch.autocast('cpu', torch.bfloat16, enabled=bf16):
             out, t = logits(x[i], y[i]); loss = F.cross_entropy(out.float(), t)
         opt.zero_grad(); loss.backward(); opt.step(); questions += len(t)
-        if step % max(1, steps // evals) == 0 or step == steps:
-            if not curve or curve[-1]['step'] != step:
-                curve.append({'step': step, 'seconds': round(time.time() - t0, 1), 'questions': questions, 'shape': accuracy()})
+        if step % max(1, steps // evals) == 0 or step == steps:                     # `evals` evaluations, the last at `steps`
+            curve.append({'step': step, 'seconds': round(time.time() - t0, 1), 'questions': questions, 'shape': accuracy()})
     return {'steps': steps, 'seconds': round(time.time() - t0, 1), 'questions': questions, 'shape': curve[-1]['shape'], 'curve': curve}
