@@ -372,8 +372,8 @@ def visual_lr_rung(runs, lr_visual: float | None = None, vqa_steps: int = 650, n
                   progress=False, test=False)
     last = pre['evals'][-1]
     res = {'name': name, 'lr_visual': lr_visual, 'steps': last['step'], 'zero_shot': {k: last[k] for k in ('t2i_r1', 'i2t_r1')},
-           'vqa_steps': vqa_steps, 'vqa': ft['val'], 'probe_pretrained': shape_probe(visual_encoder(out / 'model'), world, seed=seed)['shape'],
-           'probe_vqa': shape_probe(visual_encoder(out / 'vqa' / 'model'), world, seed=seed)['shape']}
+           'vqa_steps': vqa_steps, 'vqa': ft['val'], 'probe_pretrained': shape_probe(pre['model'].visual_encoder, world, seed=seed)['shape'],
+           'probe_vqa': shape_probe(ft['model'].visual_encoder, world, seed=seed)['shape']}
     path.write_text(json.dumps(res, indent=1))
     return res
 
