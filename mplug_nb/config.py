@@ -11,7 +11,8 @@ from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['VISION_FLAVOURS', 'POS_INITS', 'OBJECTIVES', 'FUSION_DESIGNS', 'ITC_BATCH', 'ITM_NEGATIVES', 'GROUNDING_HEADS',
-           'VISION_STEMS', 'PRESETS', 'MPLUGConfig', 'validate', 'get_config', 'param_counts', 'describe']
+           'NLVR_READOUTS', 'VISION_STEMS', 'PRESETS', 'MPLUGConfig', 'validate', 'get_config', 'param_counts',
+           'describe']
 
 # %% ../nbs/00_config.ipynb #6c258e71
 VISION_FLAVOURS = ('clip', 'timm')
@@ -21,6 +22,7 @@ FUSION_DESIGNS = ('skip', 'asymmetric', 'connected', 'two_stream')
 ITC_BATCH = ('momentum', 'online')
 ITM_NEGATIVES = ('hard', 'random')
 GROUNDING_HEADS = ('decoder', 'pointer')
+NLVR_READOUTS = ('cls', 'decoder')
 VISION_STEMS = ('patch', 'conv')
 
 # %% ../nbs/00_config.ipynb #1114eb2f
@@ -73,6 +75,7 @@ class MPLUGConfig:
     itm_negatives: str = 'hard'       # pre-training ITM's negatives drawn ∝ the ITC similarity ('hard', official) or uniformly ('random')
     # fine-tuning heads
     grounding_head: str = 'decoder'   # a box as 4 location tokens of the 'decoder' (official) or from a 'pointer' at a patch
+    nlvr_readout: str = 'cls'         # NLVR2 classifies each image's fused [CLS] ('cls') or the 'decoder' start token reading [v'; h'] (no official head)
 
     def __post_init__(self): validate(self)
 
@@ -99,6 +102,7 @@ def validate(c: MPLUGConfig) -> None:
     _check(c.itc_batch in ITC_BATCH, 'itc_batch', f'one of {ITC_BATCH}', c.itc_batch)
     _check(c.itm_negatives in ITM_NEGATIVES, 'itm_negatives', f'one of {ITM_NEGATIVES}', c.itm_negatives)
     _check(c.grounding_head in GROUNDING_HEADS, 'grounding_head', f'one of {GROUNDING_HEADS}', c.grounding_head)
+    _check(c.nlvr_readout in NLVR_READOUTS, 'nlvr_readout', f'one of {NLVR_READOUTS}', c.nlvr_readout)
     _check(c.vision_stem in VISION_STEMS, 'vision_stem', f'one of {VISION_STEMS}', c.vision_stem)
     _check(c.vision_stem == 'patch' or c.patch_size >= 2 and c.patch_size & (c.patch_size - 1) == 0, 'patch_size',
            "a power of two >= 2 for vision_stem='conv' (one stride-2 convolution per halving)", c.patch_size)
@@ -168,7 +172,7 @@ PRESETS = {
                  max_position_embeddings=64, text_layers=2, fusion_layers=3, stride_layer=2, decoder_layers=2,
                  embed_dim=128, queue_size=0, itc_batch='online', alpha=0., itm_negatives='random',
                  vision_pos_init='sincos', hidden_dropout=0., attention_dropout=0., vision_attention_dropout=0.,
-                 grounding_head='pointer'),
+                 grounding_head='pointer', nlvr_readout='decoder'),
     'base': dict(),
     'large': dict(image_size=336, patch_size=14, vision_width=1024, vision_layers=24, vision_heads=16,
                   stride_layer=6),

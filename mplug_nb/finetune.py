@@ -264,7 +264,7 @@ EXPERIMENTS = {   # task: (starting point, headline metrics, {budget: steps}, fi
     'vqa': ('pretrained', ['overall', 'rank_overall'], {'demo': 650, 'quick': 1200, 'full': 4800}, dict(eval_every=100, eval_limit=500)),
     'retrieval': ('pretrained', ['t2i_r1', 'i2t_r1', 'itc_t2i_r1', 'itc_i2t_r1'], {'demo': 30, 'quick': 250, 'full': 1500}, dict(eval_every=50, eval_limit=500)),
     'grounding': ('pretrained', ['acc', 'miou'], {'demo': 200, 'quick': 500, 'full': 2000}, dict(eval_every=100, eval_limit=200)),
-    'nlvr': ('pretrained', ['acc'], {'demo': 20, 'quick': 300, 'full': 1500}, dict(eval_every=100, eval_limit=200)),
+    'nlvr': ('vqa', ['acc'], {'demo': 20, 'quick': 1200, 'full': 2400}, dict(lr=1e-4, eval_every=100, eval_limit=200)),
     'videoqa': ('vqa', ['rank_overall', 'overall'], {'demo': 300, 'quick': 600, 'full': 2400},
                 dict(eval_every=100, eval_limit=100, precision='mixed')),      # bf16 on AMX: a 4-frame step 0.37 -> 0.26 s
     'video_retrieval': ('retrieval', ['t2i_r1', 'i2t_r1', 'itc_t2i_r1', 'itc_i2t_r1'], {'demo': 6, 'quick': 125, 'full': 540}, dict(eval_every=25, eval_limit=50)),

@@ -26,7 +26,7 @@ def nlvr_head(hidden_size: int) -> nn.Sequential:
 # %% ../nbs/18_nlvr.ipynb #7b69c9cd
 @register_task
 class NLVRTask(Task):
-    "NLVR2: each image fused with the statement, the two fused [CLS] states concatenated into `nlvr_head` (our design)."
+    "NLVR2: each image fused with the statement, the two images' read-outs (`cfg.nlvr_readout`) concatenated into `nlvr_head` (our design)."
     name, data_task, metric = 'nlvr', 'nlvr', 'acc'
     batch_size, lr, eval_batch_size = 32, 3e-4, 128
 
@@ -36,16 +36,22 @@ class NLVRTask(Task):
         return model
 
     def pair_states(self, model, batch: dict) -> Tensor:
-        "The concatenated fused [CLS] states (B, 2d) of (image0, statement) and (image1, statement)."
+        "The read-outs (B, 2d) of (image0, statement) and (image1, statement), concatenated: the fused [CLS] ('cls'), or the decoder's start token reading the fused memory [v'; h'] ('decoder')."
         im0, im1, ids, mask = batch['image0'], batch['image1'], batch['text_ids'], batch['text_mask']
         if im0.shape != im1.shape or im0.dim() != 4 or ids.shape[0] != im0.shape[0]:
             raise ValueError(f"NLVRTask: expected image0 and image1 of one shape (B, C, H, W) and text_ids (B, L), got "
                              f"{tuple(im0.shape)}, {tuple(im1.shape)} and {tuple(ids.shape)}")
         B = im0.shape[0]
         v = model.encode_image(torch.cat([im0, im1]))                                     # (2B, N_v, d)
-        h = model.encode_text(ids, mask)                                                  # (B, L, d)
-        _, h2 = model.fuse(v, h.repeat(2, 1, 1), mask.repeat(2, 1))                       # (2B, L, d)
-        return torch.cat([h2[:B, 0], h2[B:, 0]], -1)                                      # (B, 2d)
+        if model.cfg.nlvr_readout == 'decoder':                                           # as at a VQA answer's first step
+            mem, mem_mask = model.prefix_memory(v, ids.repeat(2, 1), mask.repeat(2, 1))   # (2B, N_v + L, d)
+            start = ids[:, :1].repeat(2, 1)                                               # [CLS], the answers' first token
+            r = model.text_decoder.bert(start, torch.ones_like(start), encoder_hidden_states=mem,
+                                        encoder_attention_mask=mem_mask, causal=True).last_hidden_state[:, 0]
+        else:
+            _, h2 = model.fuse(v, model.encode_text(ids, mask).repeat(2, 1, 1), mask.repeat(2, 1))   # (2B, L, d)
+            r = h2[:, 0]
+        return torch.cat([r[:B], r[B:]], -1)                                              # (B, 2d)
 
     def logits(self, model, batch: dict) -> Tensor:
         "Class logits (B, 2); class 1: the statement is true."
