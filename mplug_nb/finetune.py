@@ -179,8 +179,9 @@ def finetune(task: str, data, pretrained, out, steps: int = 1000, minutes: float
         curve = [c for c in curve if c['step'] <= learn.step]
         if curve: learn.max_steps = curve[-1].get('max_steps', learn.max_steps)
     train_s = curve[-1]['train_s'] if curve else 0.
-    def evaluate():
-        curve.append({'step': learn.step, 'max_steps': learn.max_steps, 'train_s': round(train_s, 1), **t.evaluate(learn.model, val_ds, val_idx)})
+    def evaluate():                                                                  # eval_limit=0: the record without a measurement
+        scores = t.evaluate(learn.model, val_ds, val_idx) if eval_limit != 0 else {}
+        curve.append({'step': learn.step, 'max_steps': learn.max_steps, 'train_s': round(train_s, 1), **scores})
         curve_path.write_text(''.join(json.dumps(c) + '\n' for c in curve))
     out.mkdir(parents=True, exist_ok=True)
     if not curve: evaluate()
@@ -215,8 +216,10 @@ def evaluate_task(model, t: Task, data, split: str = 'test', limit: int | None =
 BUDGETS = {   # pre-training of each budget, and what its fine-tuning runs measure
     'demo': dict(pretrain=dict(minutes=3, steps=400, itc_first=125, warmup_steps=20, eval_every=125, eval_images=200, hard_negatives=True,
                                precision='mixed'),
-                 finetune=dict(eval_every=10**6, eval_limit=50, test_limit=200),
-                 tasks={'retrieval': dict(test_limit=80), 'video_retrieval': dict(test_limit=20)}),   # ITM re-ranking is the slow part
+                 finetune=dict(eval_every=10**6, eval_limit=0, test_limit=200),                  # no validation curve
+                 tasks={'caption': dict(minutes=1.3), 'caption_scst': dict(minutes=0.2), 'vqa': dict(minutes=2.6),
+                        'retrieval': dict(minutes=0.25, test_limit=80), 'grounding': dict(minutes=0.45), 'nlvr': dict(minutes=0.15),
+                        'videoqa': dict(minutes=1.2), 'video_retrieval': dict(minutes=0.15, test_limit=20)}),   # ITM re-ranking is the slow part
     'quick': dict(pretrain=dict(minutes=10, steps=10_000, eval_every=100, hard_negatives=True, precision='mixed'), finetune={}),
     'full': dict(pretrain=dict(minutes=45, steps=1000, eval_every=250, hard_negatives=True, precision='mixed'), finetune={})}
 

@@ -117,17 +117,21 @@ def pretrain(data, out, preset: str = 'tiny', steps: int = 1000, minutes: float 
         (out / 'eval.jsonl').write_text(''.join(json.dumps(e) + '\n' for e in evals))
     out.mkdir(parents=True, exist_ok=True)
     if not evals: evaluate()
-    per_step = None                                                                # seconds a step took in the last chunk
-    while learn.step < steps and (minutes is None or time.time() - t0 < 60 * minutes):
-        chunk = eval_every
-        if minutes is not None and per_step:                                       # do not run far past the time limit
-            chunk = max(1, min(eval_every, int((60 * minutes - (time.time() - t0)) / per_step)))
+    time_left = lambda: float('inf') if minutes is None else 60 * minutes - (time.time() - t0)
+    per_step, next_eval = {}, learn.step + eval_every                              # seconds a step of each objective set took
+    while learn.step < steps and time_left() > 0:
+        objectives = 'itc' if learn.step < itc_first else cfg.pretrain_objectives
+        chunk = next_eval - learn.step
         if learn.step < itc_first: chunk = min(chunk, itc_first - learn.step)      # the curriculum switches on a chunk's end
-        learn.model.cfg = replace(cfg, pretrain_objectives='itc') if learn.step < itc_first else cfg
+        probe = minutes is not None and objectives not in per_step                 # time a few steps of new objectives first
+        if probe: chunk = min(chunk, 10)
+        elif minutes is not None: chunk = max(1, min(chunk, int(time_left() / per_step[objectives])))   # do not run past the limit
+        learn.model.cfg = replace(cfg, pretrain_objectives='itc') if objectives == 'itc' else cfg
         s0, t1 = learn.step, time.time()
         learn.fit(stop_at=min(learn.step + chunk, steps))
-        per_step = (time.time() - t1) / max(1, learn.step - s0)
-        evaluate()
+        per_step[objectives] = (time.time() - t1) / max(1, learn.step - s0)
+        if learn.step in (next_eval, itc_first) or learn.step >= steps or time_left() <= 0:
+            evaluate(); next_eval = learn.step + eval_every
     learn.model.cfg = cfg
     learn.model.save_pretrained(out / 'model'); tok.save_pretrained(out / 'model')
     return dict(metrics=learn.history, evals=evals, model=learn.model, tokenizer=tok)
