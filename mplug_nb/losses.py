@@ -118,9 +118,14 @@ def itm_loss(logits_pos: Tensor, logits_neg: Tensor) -> Tensor:
 
 # %% ../nbs/09_losses.ipynb #857b42c3
 def mask_tokens(input_ids: Tensor, vocab_size: int, mask_token_id: int, pad_token_id: int = 0, cls_token_id: int = 101,
-                prob: float = 0.15, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
-    "BERT masking of ids (B, L) -> (masked ids, labels with -100 where not chosen); the input is not modified."
-    if not 0 < prob < 1: raise ValueError(f"mask_tokens: prob: expected a float in (0, 1), got {prob}")
+                prob: float | Tensor = 0.15, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+    "BERT masking of ids (B, L) -> (masked ids, labels with -100 where not chosen); `prob`: one probability, or one per token (B, L); the input is not modified."
+    if isinstance(prob, Tensor):
+        if prob.shape != input_ids.shape or not ((prob >= 0) & (prob <= 1)).all():
+            raise ValueError(f"mask_tokens: prob: expected probabilities in [0, 1] of the ids' shape {tuple(input_ids.shape)}, got shape "
+                             f"{tuple(prob.shape)}, values {prob.min().item():.3g} to {prob.max().item():.3g}")
+        prob = prob.to(input_ids.device)
+    elif not 0 < prob < 1: raise ValueError(f"mask_tokens: prob: expected a float in (0, 1), got {prob}")
     if input_ids.dtype != torch.long: raise ValueError(f"mask_tokens: input_ids: expected dtype torch.long, got {input_ids.dtype}")
     dev = input_ids.device
     rand = lambda: torch.rand(input_ids.shape, generator=generator).to(dev)

@@ -130,8 +130,9 @@ def _check_batch(image: Tensor, text_ids: Tensor, text_mask: Tensor, image_index
 def forward(self: MPLUG, image: Tensor, text_ids: Tensor, text_mask: Tensor, prefix_ids: Tensor | None = None,
             prefix_mask: Tensor | None = None, target_ids: Tensor | None = None, target_mask: Tensor | None = None,
             labels: Tensor | None = None, alpha: float | None = None, neg_ids: Tensor | None = None,
-            neg_mask: Tensor | None = None, image_index: Tensor | None = None, idx: Tensor | None = None) -> dict:
-    "The pre-training losses {'loss', 'itc', 'itm', 'mlm'[, 'prefix']} of images (B, C, H, W) and captions (B, L); those of `cfg.pretrain_objectives`; false captions `neg_ids` (N, L') are further ITC negatives of every image. Image-major: images (G, C, H, W), caption b of image `image_index[b]`; `idx` (B,): captions of one image (default `image_index`) are each other's ITC positives and never ITM negatives."
+            neg_mask: Tensor | None = None, image_index: Tensor | None = None, idx: Tensor | None = None,
+            mlm_probability: Tensor | None = None) -> dict:
+    "The pre-training losses {'loss', 'itc', 'itm', 'mlm'[, 'prefix']} of images (B, C, H, W) and captions (B, L); those of `cfg.pretrain_objectives`; false captions `neg_ids` (N, L') are further ITC negatives of every image. Image-major: images (G, C, H, W), caption b of image `image_index[b]`; `idx` (B,): captions of one image (default `image_index`) are each other's ITC positives and never ITM negatives; `mlm_probability` (B, L): MLM's masking probability per token instead of `cfg.mlm_probability`."
     _check_batch(image, text_ids, text_mask, image_index, prefix_ids=prefix_ids, target_ids=target_ids)
     idx = image_index if idx is None else idx
     if idx is not None and idx.shape != text_ids.shape[:1]:
@@ -166,7 +167,7 @@ def forward(self: MPLUG, image: Tensor, text_ids: Tensor, text_mask: Tensor, pre
         out['itm'] = itm_loss(self.itm_logits(v, h, text_mask), self.itm_logits(images_neg, texts_neg, atts_neg))
     if 'mlm' in objectives:    # MLM with momentum distillation
         masked_ids, mlm_labels = mask_tokens(text_ids, self.cfg.vocab_size, SPECIAL_TOKENS['[MASK]'], self.cfg.pad_token_id,
-                                             SPECIAL_TOKENS['[CLS]'], self.cfg.mlm_probability)
+                                             SPECIAL_TOKENS['[CLS]'], self.cfg.mlm_probability if mlm_probability is None else mlm_probability)
         logits = self.mlm_head(self.fuse(v, self.encode_text(masked_ids, text_mask), text_mask)[1])      # (B, L, V)
         logits_m = None                                                            # no soft labels needed when alpha = 0
         if alpha > 0:

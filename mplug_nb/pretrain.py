@@ -8,10 +8,11 @@ import argparse, json, math, random, time
 from dataclasses import replace
 from pathlib import Path
 import torch
+from torch import Tensor
 from .config import get_config
 from .data import shapesworld_dataset, shapesworld_texts, train_tokenizer, load_tokenizer, tokenize, SPECIAL_TOKENS, ImageMajor
 from .losses import prefix_lm_inputs
-from .shapes import swap_attribute
+from .shapes import swap_attribute, COLOURS, SHAPES
 from .model import MPLUG
 from .learner import Learner, PRECISIONS, get_rank, mix_seed, read_metrics, plot_metrics, list_checkpoints
 
@@ -21,14 +22,25 @@ __all__ = ['PretrainLoss', 'itc_features', 'recall_at_k', 'zero_shot_retrieval',
 
 # %% ../nbs/12_pretrain.ipynb #f8b0f6ce
 class PretrainLoss:
-    "The `Learner`'s loss_fn for pre-training: α ramped over the first epoch, prefix-LM inputs and false captions seeded by the step."
+    "The `Learner`'s loss_fn for pre-training: α ramped over the first epoch, prefix-LM inputs and false captions seeded by the step; MLM masks each colour and shape word with probability `attribute_probability` (0: as every other word)."
     def __init__(self, tokenizer, steps_per_epoch: int, alpha: float = 0.4, max_length: int = 64, seed: int = 0,
-                 negatives=None):
+                 negatives=None, attribute_probability: float = 0.):
         if steps_per_epoch < 1: raise ValueError(f"PretrainLoss: steps_per_epoch: expected an int >= 1, got {steps_per_epoch}")
         if negatives is not None and not callable(negatives):
             raise TypeError(f"PretrainLoss: negatives: expected None or a function (text, rng) -> false text or None, got {negatives!r}")
+        if not 0 <= attribute_probability < 1:
+            raise ValueError(f"PretrainLoss: attribute_probability: expected a float in [0, 1), got {attribute_probability!r}")
         self.tokenizer, self.steps_per_epoch, self.alpha, self.max_length, self.seed = tokenizer, steps_per_epoch, alpha, max_length, seed
-        self.negatives = negatives
+        self.negatives, self.attribute_probability = negatives, attribute_probability
+        if attribute_probability:                                                  # the colour and shape words the vocabulary holds whole
+            vocab = tokenizer.get_vocab()
+            words = [*COLOURS, *SHAPES, *(s + 's' for s in SHAPES)]
+            self.attribute_ids = torch.tensor(sorted(vocab[w] for w in words if w in vocab))
+
+    def mlm_probabilities(self, text_ids: Tensor, base: float) -> Tensor:
+        "MLM's masking probability of each token (B, L): `attribute_probability` on colour and shape words, `base` elsewhere."
+        p = torch.full(text_ids.shape, base)
+        return p.masked_fill(torch.isin(text_ids.cpu(), self.attribute_ids), self.attribute_probability)
 
     def alpha_at(self, step: int) -> float: return self.alpha * min(1., step / self.steps_per_epoch)
 
@@ -43,7 +55,10 @@ class PretrainLoss:
     def __call__(self, model, batch: dict, step: int) -> dict:
         dev = batch['image'].device
         kw = {k: v.to(dev) for k, v in self.false_captions(batch['text'], step).items()}
-        if 'prefix' in getattr(model, 'module', model).cfg.objectives:          # (DDP wraps the model)
+        cfg = getattr(model, 'module', model).cfg                                  # (DDP wraps the model)
+        if self.attribute_probability and 'mlm' in cfg.objectives:
+            kw['mlm_probability'] = self.mlm_probabilities(batch['text_ids'], cfg.mlm_probability).to(dev)
+        if 'prefix' in cfg.objectives:
             rng = random.Random(mix_seed('prefix', self.seed, step, get_rank()))
             kw.update({k: v.to(dev) for k, v in prefix_lm_inputs(self.tokenizer, batch['text'], rng, self.max_length).items()})
         return model(batch['image'], batch['text_ids'], batch['text_mask'], alpha=self.alpha_at(step), image_index=batch.get('image_index'), **kw)
@@ -85,8 +100,9 @@ def zero_shot_retrieval(model: MPLUG, ds, tokenizer, n_images: int | None = 1000
 def pretrain(data, out, preset: str = 'tiny', steps: int = 1000, minutes: float | None = None, batch_size: int = 32,
              lr: float = 5e-4, warmup_steps: int = 100, weight_decay: float = 0.02, eval_every: int = 100,
              eval_images: int = 1000, seed: int = 0, progress: bool = True, device=None, resume: bool = False,
-             itc_first: int = 0, hard_negatives: bool = False, precision: str = 'auto', image_major: bool = False, lr_visual: float | None = None, **overrides) -> dict:
-    "Pre-train `preset` on the ShapesWorld folder `data` into `out` (`resume`: continue from its newest checkpoint; `hard_negatives`: shape-swapped captions as ITC negatives; `precision`: the `Learner`'s; `image_major`: a batch is `batch_size` images with all their captions; `lr_visual`: the ViT's learning rate, default `lr`); returns {'metrics', 'evals', 'model', 'tokenizer'}."
+             itc_first: int = 0, hard_negatives: bool = False, precision: str = 'auto', image_major: bool = False, lr_visual: float | None = None,
+             mlm_attribute_probability: float = 0., **overrides) -> dict:
+    "Pre-train `preset` on the ShapesWorld folder `data` into `out` (`resume`: continue from its newest checkpoint; `hard_negatives`: shape-swapped captions as ITC negatives; `precision`: the `Learner`'s; `image_major`: a batch is `batch_size` images with all their captions; `lr_visual`: the ViT's learning rate, default `lr`; `mlm_attribute_probability`: MLM masks each colour and shape word with it); returns {'metrics', 'evals', 'model', 'tokenizer'}."
     data, out = Path(data), Path(out)
     if not isinstance(itc_first, int) or isinstance(itc_first, bool) or itc_first < 0:
         raise ValueError(f"pretrain: itc_first: expected an int >= 0 (steps of ITC alone before the configured objectives), got {itc_first!r}")
@@ -101,7 +117,8 @@ def pretrain(data, out, preset: str = 'tiny', steps: int = 1000, minutes: float 
     test_ds = shapesworld_dataset(data, 'retrieval', 'test', size=cfg.image_size)
     model = MPLUG(cfg)
     steps_per_epoch = len(train_ds) // batch_size
-    loss_fn = PretrainLoss(tok, steps_per_epoch, cfg.alpha, cfg.max_position_embeddings, seed, swap_attribute if hard_negatives else None)
+    loss_fn = PretrainLoss(tok, steps_per_epoch, cfg.alpha, cfg.max_position_embeddings, seed, swap_attribute if hard_negatives else None,
+                           mlm_attribute_probability)
     learn = Learner(model, train_ds, loss_fn,
                     batch_size=batch_size, collate_fn=train_ds.collate_fn(tok, max_length=cfg.max_position_embeddings, truncation=True),
                     lr=lr, lr_visual=lr_visual, weight_decay=weight_decay, max_steps=steps, warmup_steps=warmup_steps, out=out / 'checkpoints',
