@@ -32,6 +32,7 @@ class PretrainLoss:
             raise ValueError(f"PretrainLoss: attribute_probability: expected a float in [0, 1), got {attribute_probability!r}")
         self.tokenizer, self.steps_per_epoch, self.alpha, self.max_length, self.seed = tokenizer, steps_per_epoch, alpha, max_length, seed
         self.negatives, self.attribute_probability = negatives, attribute_probability
+        self.attribute_ids = torch.zeros(0, dtype=torch.long)
         if attribute_probability:                                                  # the colour and shape words the vocabulary holds whole
             vocab = tokenizer.get_vocab()
             words = [*COLOURS, *SHAPES, *(s + 's' for s in SHAPES)]
