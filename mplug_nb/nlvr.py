@@ -43,14 +43,15 @@ class NLVRTask(Task):
                              f"{tuple(im0.shape)}, {tuple(im1.shape)} and {tuple(ids.shape)}")
         B = im0.shape[0]
         v = model.encode_image(torch.cat([im0, im1]))                                     # (2B, N_v, d)
+        mask2 = mask.repeat(2, 1)
+        v2, h2 = model.fuse(v, model.encode_text(ids, mask).repeat(2, 1, 1), mask2)       # the statement encoded once
         if model.cfg.nlvr_readout == 'decoder':                                           # as at a VQA answer's first step
-            mem, mem_mask = model.prefix_memory(v, ids.repeat(2, 1), mask.repeat(2, 1))   # (2B, N_v + L, d)
+            mem = torch.cat([v2, h2], 1)                                                  # (2B, N_v + L, d), as `prefix_memory`
+            mem_mask = torch.cat([mask2.new_ones(v.shape[:2]), mask2], 1)
             start = ids[:, :1].repeat(2, 1)                                               # [CLS], the answers' first token
             r = model.text_decoder.bert(start, torch.ones_like(start), encoder_hidden_states=mem,
                                         encoder_attention_mask=mem_mask, causal=True).last_hidden_state[:, 0]
-        else:
-            _, h2 = model.fuse(v, model.encode_text(ids, mask).repeat(2, 1, 1), mask.repeat(2, 1))   # (2B, L, d)
-            r = h2[:, 0]
+        else: r = h2[:, 0]                                                                # the fused [CLS]
         return torch.cat([r[:B], r[B:]], -1)                                              # (B, 2d)
 
     def logits(self, model, batch: dict) -> Tensor:
