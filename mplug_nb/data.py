@@ -838,8 +838,8 @@ def _sw_files(root: Path, task: str, split: str) -> list[Path]:
             'videoqa': [root/f'video/videoqa_{split}.json'], 'video_caption': [root/f'video/video_caption_{split}.json']}[task]
 
 def shapesworld_dataset(root, task: str, split: str = 'train', size: int = 64, num_frames: int = 8, hflip: bool = False,
-                        seed: int | None = None, **kwargs) -> VLDataset:
-    "The `task` dataset of a ShapesWorld folder for `split`, with `shapesworld_transform(size)`; training mode for 'train'."
+                        seed: int | None = None, vg_qa: bool = False, **kwargs) -> VLDataset:
+    "The `task` dataset of a ShapesWorld folder for `split`, with `shapesworld_transform(size)`; training mode for 'train'; `vg_qa`: VQA train adds `vqa/vg_qa.json`."
     if task not in SHAPESWORLD_TASKS: raise ValueError(f"shapesworld_dataset: task: expected one of {SHAPESWORLD_TASKS}, got {task!r}")
     root, train, tf = Path(root), split == 'train', shapesworld_transform(size)
     files, flip = _sw_files(root, task, split), hflip and split == 'train'
@@ -848,7 +848,11 @@ def shapesworld_dataset(root, task: str, split: str = 'train', size: int = 64, n
     if task == 'pretrain': return PretrainDataset(files, root, tf, hflip=flip, seed=seed, **kwargs)
     if task == 'retrieval': return RetrievalDataset(files[0], root, tf, train=train, hflip=flip, seed=seed, **kwargs)
     if task == 'vqa':
-        return VQADataset(files[0], root, tf, train=train, answer_list=root/'vqa/answer_list.json', hflip=flip, seed=seed, **kwargs)
+        if vg_qa and train:
+            if not (root/'vqa/vg_qa.json').is_file():
+                raise FileNotFoundError(f"shapesworld_dataset: vg_qa=True expects {root/'vqa/vg_qa.json'} (a world made with object questions, version 1.2 on)")
+            files = [files[0], root/'vqa/vg_qa.json']
+        return VQADataset(files, root, tf, train=train, answer_list=root/'vqa/answer_list.json', hflip=flip, seed=seed, **kwargs)
     if task == 'grounding':
         return GroundingDataset(files[0], files[1], root, size, split=split, train=train, hflip=flip, seed=seed, **kwargs)
     if task == 'nlvr': return NLVRDataset(files[0], root, tf, train=train, seed=seed, **kwargs)

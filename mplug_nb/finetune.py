@@ -158,13 +158,17 @@ def _fit_budget(learn: Learner, minutes: float, probe: int) -> None:
 def finetune(task: str, data, pretrained, out, steps: int = 1000, minutes: float | None = None, batch_size: int | None = None,
              lr: float | None = None, warmup_steps: int = 50, eval_every: int = 100, eval_limit: int | None = 500,
              seed: int = 0, device=None, resume: bool = False, progress: bool = True, test: bool = True,
-             test_limit: int | None = None, precision: str = 'auto') -> dict:
-    "Fine-tune the pre-trained model in `pretrained` on ShapesWorld folder `data` for `task`; results in `out` (`precision`: the `Learner`'s)."
+             test_limit: int | None = None, precision: str = 'auto', task_options: dict | None = None) -> dict:
+    "Fine-tune the pre-trained model in `pretrained` on ShapesWorld folder `data` for `task`; results in `out` (`precision`: the `Learner`'s; `task_options`: the task's settings, such as {'vg_qa': False})."
     data, out = Path(data), Path(out)
     if not (data / 'stats.json').is_file():
         raise FileNotFoundError(f"finetune: expected a ShapesWorld folder at {data} (with stats.json); make one with mplug_nb_shapes --out {data}")
     model, tok = load_pretrained(pretrained)
     t = get_task(task, tok, model.cfg)
+    for k, v in (task_options or {}).items():
+        if k.startswith('_') or not hasattr(t, k) or callable(getattr(t, k)):
+            raise ValueError(f"finetune: task_options: task {task!r} has no setting {k!r}")
+        setattr(t, k, v)
     torch.manual_seed(seed)
     model = t.build(model)
     train_ds, val_ds = t.train_dataset(data, seed=seed), t.dataset(data, 'val')
@@ -217,7 +221,8 @@ BUDGETS = {   # pre-training of each budget, and what its fine-tuning runs measu
     'demo': dict(pretrain=dict(minutes=3, steps=400, itc_first=125, warmup_steps=20, eval_every=125, eval_images=200, hard_negatives=True,
                                precision='mixed'),
                  finetune=dict(eval_every=10**6, eval_limit=0, test_limit=200),                  # no validation curve
-                 tasks={'caption': dict(minutes=1.3), 'caption_scst': dict(minutes=0.2), 'vqa': dict(minutes=2.6),
+                 tasks={'caption': dict(minutes=1.3), 'caption_scst': dict(minutes=0.2),
+                        'vqa': dict(minutes=2.6, task_options={'vg_qa': False}),   # VQA v2 alone: 165-200 steps learn more without the VG slot (`15_vqa`)
                         'retrieval': dict(minutes=0.25, test_limit=80), 'grounding': dict(minutes=0.45), 'nlvr': dict(minutes=0.15),
                         'videoqa': dict(minutes=1.2), 'video_retrieval': dict(minutes=0.15, test_limit=20)}),   # ITM re-ranking is the slow part
     'quick': dict(pretrain=dict(minutes=10, steps=10_000, eval_every=100, hard_negatives=True, precision='mixed'), finetune={}),
@@ -228,10 +233,12 @@ def runs_dir() -> Path:
     return Path(os.environ.get('MPLUG_NB_RUNS', Path(__file__).resolve().parents[1] / 'runs'))
 
 def experiment_world(runs=None, progress: bool = False) -> Path:
-    "The 10,000-image ShapesWorld of the experiments (seed 0, 64 px), generated on first use (about 40 s)."
-    from mplug_nb.shapes import generate
+    "The 10,000-image ShapesWorld of the experiments (seed 0, 64 px), generated on first use (about 40 s) or when of another version."
+    from mplug_nb.shapes import VERSION, generate
     world = Path(runs or runs_dir()) / 'shapesworld10k'
-    if not (world / 'stats.json').is_file(): generate(world, n_images=10_000, seed=0, progress=progress)
+    stats = world / 'stats.json'
+    if not stats.is_file() or json.loads(stats.read_text()).get('version') != VERSION:
+        generate(world, n_images=10_000, seed=0, progress=progress)
     return world
 
 def experiment_pretrained(budget: str = 'quick', runs=None, device=None, progress: bool | str = False) -> Path:

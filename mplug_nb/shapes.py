@@ -25,15 +25,16 @@ __all__ = ['VERSION', 'SHAPES', 'COLOURS', 'SIZES', 'HELD_OUT', 'SPLITS', 'WORDS
            'ref_text', 'relations', 'scene_key', 'full_description', 'parse_description', 'caption_list',
            'caption_count', 'caption_relation', 'caption_groups', 'captions', 'q_colour', 'q_shape', 'q_count',
            'statement_skeleton', 'balanced_draft', 'q_exist', 'q_relation', 'q_compare', 'questions',
-           'annotator_answers', 'referring', 'swap_attribute', 'nlvr_template', 'statement_kind', 'nlvr_statement',
-           'Video', 'make_video', 'video_scene', 'vq_count', 'vq_direction', 'vq_which', 'video_key', 'video_caption',
-           'parse_video_caption', 'split_ranges', 'image_id', 'image_path', 'video_path', 'unique_items',
-           'retrieval_ceiling', 'save_png', 'caption_records', 'retrieval_records', 'vqa_records', 'grounding_records',
-           'video_records', 'image_files', 'video_files', 'answer_balance', 'readme', 'dataset_stats', 'write_json',
-           'generate', 'format_stats', 'main', 'show_samples', 'show_video', 'show_nlvr']
+           'object_questions', 'annotator_answers', 'referring', 'swap_attribute', 'nlvr_template', 'statement_kind',
+           'nlvr_statement', 'Video', 'make_video', 'video_scene', 'vq_count', 'vq_direction', 'vq_which', 'video_key',
+           'video_caption', 'parse_video_caption', 'split_ranges', 'image_id', 'image_path', 'video_path',
+           'unique_items', 'retrieval_ceiling', 'save_png', 'caption_records', 'retrieval_records', 'vqa_records',
+           'vg_qa_records', 'grounding_records', 'video_records', 'image_files', 'video_files', 'answer_balance',
+           'readme', 'dataset_stats', 'write_json', 'generate', 'format_stats', 'main', 'show_samples', 'show_video',
+           'show_nlvr']
 
 # %% ../nbs/01_shapes.ipynb #ead382ee
-VERSION = 'shapesworld-1.1'
+VERSION = 'shapesworld-1.2'
 SHAPES = ('circle', 'square', 'triangle', 'diamond', 'star')
 COLOURS = {'red': (220, 40, 40), 'orange': (245, 140, 20), 'yellow': (240, 220, 50), 'green': (40, 170, 60),
            'cyan': (40, 210, 220), 'blue': (50, 80, 230), 'purple': (150, 60, 200), 'gray': (150, 150, 150)}
@@ -571,6 +572,16 @@ def questions(scene: Scene, rng: random.Random, held_ok: bool = False) -> list:
             if len(seen) == QUESTIONS_PER_TYPE[t]: break
     return out
 
+# %% ../nbs/01_shapes.ipynb #bb4662b2
+def object_questions(scene: Scene, rng: random.Random, asked=()) -> list:
+    "('shape', 'What shape is the red object?', 'circle') about every object, named by its colour alone; none already `asked`."
+    out = []
+    for o in scene.objects:                                   # the colours of a scene differ, so a colour names one object
+        q = rng.choice(('What shape is the {}?', 'What is the shape of the {}?', 'Which shape is the {}?'))
+        q = q.format(ref_text(Ref(colour=o.colour), rng, nouns=('object', 'thing'))[4:])
+        if q not in asked: out.append(('shape', q, o.shape))
+    return out
+
 # %% ../nbs/01_shapes.ipynb #78954509
 ANSWER_SYNONYMS = {'gray': ('grey',), 'diamond': ('rhombus',), 'circle': ('disc',), '0': ('zero', 'none'),
                    '1': ('one',), '2': ('two',), '3': ('three',), '4': ('four',), '5': ('five',)}
@@ -873,6 +884,11 @@ def vqa_records(split: str, g: int, qas: list, novel: bool) -> dict:
                                 'answers': [{'answer': x, 'answer_confidence': 'yes', 'answer_id': j + 1} for j, x in enumerate(ans)]}
                                for k, (t, q, a, ans) in enumerate(qas)]}
 
+def vg_qa_records(split: str, g: int, qas: list) -> dict:
+    "Entries of vg_qa.json (mPLUG's Visual Genome QA format: one answer, `dataset` 'vg'); ids 'vg_{g}_{k}' apart from VQA's."
+    return {'vg_qa': [{'question_id': f'vg_{g:06d}_{k}', 'question': q, 'answer': a, 'image': image_path(split, g), 'dataset': 'vg',
+                       'question_type': t} for k, (t, q, a) in enumerate(qas)]}
+
 def grounding_records(split: str, g: int, objects: tuple, refs: list, px: int, novel: bool) -> dict:
     "Entries of RefCOCO-style refs.json (ids numbered later) and of COCO instances.json (image, boxes)."
     path = image_path(split, g)
@@ -897,16 +913,20 @@ def video_records(split: str, g: int, frames: int, qs: list, caps: list, novel: 
 # %% ../nbs/01_shapes.ipynb #64f0567d
 def _image_item(task: tuple) -> dict:
     "Render and save image `g`, make its annotations and records (runs in a worker)."
-    out, seed, split, g, scene, px, noise = task
+    out, seed, split, g, scene, px, noise, object_qs = task
     save_png(render(scene, px, noise), Path(out) / image_path(split, g))
     rng = item_rng(seed, split, 'text', g)
     caps, full = captions(scene, rng), _distinct(lambda: full_description(scene, rng), 5)
     qas = [(t, q, a, annotator_answers(a, rng)) for t, q, a in questions(scene, rng, scene.novel)]
     refs = referring(scene, rng)
+    extra = []                                                   # a stream of its own: the other texts stay as they were
+    if object_qs and split == 'train':
+        extra = object_questions(scene, item_rng(seed, split, 'object-questions', g), {q for _, q, _, _ in qas})
     return dict(split=split, g=g, novel=scene.novel, key=scene_key(scene), text_keys=[parse_description(t) for t in full],
                 qa=[(t, a) for t, q, a, ans in qas],
                 records={**caption_records(split, g, caps, scene.novel), **retrieval_records(split, g, full, scene.novel),
-                         **vqa_records(split, g, qas, scene.novel), **grounding_records(split, g, scene.objects, refs, px, scene.novel)})
+                         **vqa_records(split, g, qas, scene.novel), **vg_qa_records(split, g, extra),
+                         **grounding_records(split, g, scene.objects, refs, px, scene.novel)})
 
 def _video_item(task: tuple) -> dict:
     "Render and save the frames of clip `g`, make its questions, captions and records (runs in a worker)."
@@ -948,6 +968,7 @@ def image_files(items: dict, nlvr: dict) -> dict:
                 'info': {'description': f'ShapesWorld {sp} captions', 'version': VERSION}, 'licenses': [], 'type': 'captions'}
         files[f'retrieval/retrieval_{sp}.json'] = _gather(its, 'retrieval')
         files[f'vqa/vqa_{sp}.json'] = _gather(its, 'vqa')
+        if sp == 'train': files['vqa/vg_qa.json'] = _gather(its, 'vg_qa')
         head = {'info': {'description': f'ShapesWorld {sp} questions', 'version': VERSION}, 'license': {}, 'data_subtype': sp}
         files[f'vqa/v2_OpenEnded_mscoco_{sp}_questions.json'] = {**head, 'task_type': 'Open-Ended', 'data_type': 'shapesworld',
                                                                  'questions': _gather(its, 'v2_questions')}
@@ -1003,6 +1024,9 @@ SCHEMA = {
     'vqa/vqa_{split}.json': {'what': 'VQA (ALBEF/mPLUG format); 10 annotator answers as VQA v2',
         'fields': {'question_id': 'int = image*10+k', 'question': 'str', 'answer': 'list of 10 str', 'image': _IMG, 'dataset': '"vqa"',
                    'question_type': 'str: ' + ', '.join(QUESTION_TYPES), 'answer_type': '"yes/no" | "number" | "other"', 'novel': 'bool'}},
+    'vqa/vg_qa.json': {'what': 'extra training questions in the slot of mPLUG\'s Visual Genome QA: the shape of every object of every train image, named by its colour (absent with --no-object-questions)',
+        'fields': {'question_id': 'str "vg_{g:06d}_{k}"', 'question': 'str', 'answer': 'str (VQA weight 0.5, as VG)', 'image': _IMG,
+                   'dataset': '"vg"', 'question_type': '"shape"'}},
     'vqa/answer_list.json': {'what': 'every canonical VQA answer (mPLUG answer_list format)', 'fields': {'[]': 'str'}},
     'vqa/v2_OpenEnded_mscoco_{split}_questions.json': {'what': 'official VQA v2 questions format',
         'fields': {'questions': 'list of {image_id: int, question: str, question_id: int}', 'info': 'dict', 'license': 'dict',
@@ -1036,9 +1060,9 @@ def readme(stats: dict) -> str:
     "The README.md of a generated folder: how it was made, the id conventions and the `SCHEMA`."
     lines = [f"# ShapesWorld ({stats['version']})", '',
              f"Generated by `mplug_nb_shapes --n_images {stats['n_images']} --size {stats['size']} --seed {stats['seed']} "
-             f"--n_videos {stats['n_videos']} --frames {stats['frames']}{'' if stats['noise'] else ' --no-noise'}` (mplug_nb.shapes.generate).", '',
+             f"--n_videos {stats['n_videos']} --frames {stats['frames']}{'' if stats['noise'] else ' --no-noise'}{'' if stats.get('object_questions', True) else ' --no-object-questions'}` (mplug_nb.shapes.generate).", '',
              'Ids: items are numbered by a global index g over train, then val, then test; `int(image_id.split("_")[-1]) == g` is the '
-             'image id of every COCO-style file. Question, caption-annotation and object ids are g*10+k.', '',
+             'image id of every COCO-style file. Question, caption-annotation and object ids are g*10+k (vg_qa.json: "vg_{g:06d}_{k}").', '',
              'Held-out colour-shape pairs (never in train or val, images or text; in about a third of test, flagged `novel`): ' +
              ', '.join(f'{c} {s}' for c, s in stats['held_out']) + '.', '', '## Files', '']
     for path, d in SCHEMA.items():
@@ -1057,7 +1081,7 @@ def dataset_stats(items: dict, vitems: dict, nlvr: dict, meta: dict) -> dict:
                 raise RuntimeError(f"dataset_stats: {sp} {what} retrieval texts are not unique to their item: {c}")
     n = lambda its, part: sum(len(it['records'].get(part, ())) for it in its)
     splits = {sp: {'images': len(items[sp]), 'novel_images': sum(it['novel'] for it in items[sp]), 'captions': 5 * len(items[sp]),
-                   'retrieval_captions': sum(len(it['text_keys']) for it in items[sp]), 'questions': n(items[sp], 'vqa'),
+                   'retrieval_captions': sum(len(it['text_keys']) for it in items[sp]), 'questions': n(items[sp], 'vqa'), 'vg_questions': n(items[sp], 'vg_qa'),
                    'refs': n(items[sp], 'refs'),
                    'ref_sentences': sum(len(r['sentences']) for it in items[sp] for r in it['records']['refs']),
                    'nlvr_pairs': len(nlvr[sp]), 'videos': len(vitems[sp]), 'novel_videos': sum(it['novel'] for it in vitems[sp]),
@@ -1093,14 +1117,15 @@ def _submit(pool, fn, tasks: list):
 
 # %% ../nbs/01_shapes.ipynb #50e98d19
 def generate(out, n_images: int = 1000, size: int = 64, seed: int = 0, n_videos: int | None = None, frames: int = 8,
-             workers: int | None = None, noise: bool = True, progress: bool = False) -> dict:
+             workers: int | None = None, noise: bool = True, progress: bool = False, object_questions: bool = True) -> dict:
     "Write ShapesWorld (images, clips and every annotation file) into folder `out`; return the stats (also `stats.json`); `progress`: a line per phase."
     _check_int('n_images', n_images, 3); _check_int('size', size, MIN_SIZE); _check_int('seed', seed, 0)
     _check_int('frames', frames, 2)
     n_videos = max(1, n_images // 10) if n_videos is None else n_videos
     _check_int('n_videos', n_videos, 0)
     if workers is not None: _check_int('workers', workers, 1)
-    if not isinstance(noise, bool): raise TypeError(f"generate: noise expected a bool, got {type(noise).__name__} {noise!r}")
+    for name, v in (('noise', noise), ('object_questions', object_questions)):
+        if not isinstance(v, bool): raise TypeError(f"generate: {name} expected a bool, got {type(v).__name__} {v!r}")
     out = Path(out)
     if out.exists() and not out.is_dir(): raise ValueError(f"generate: out expected a folder, got the file {out}")
     for name in OUTPUTS:
@@ -1127,7 +1152,7 @@ def generate(out, n_images: int = 1000, size: int = 64, seed: int = 0, n_videos:
                 if len(gs) > 1 and j >= k: j += 1                                # any image of the split but the left one
                 pairs[sp].append((seed, sp, k, ga, gs[j], scenes[sp][k], scenes[sp][j]))
         say(f'{n_images:,} scenes and {n_videos:,} clips drawn; drawing the images and writing their texts')
-        jobs = {sp: _submit(pool, _image_item, [(str(out), seed, sp, g, s, size, noise) for g, s in zip(ranges[sp], scenes[sp])])
+        jobs = {sp: _submit(pool, _image_item, [(str(out), seed, sp, g, s, size, noise, object_questions) for g, s in zip(ranges[sp], scenes[sp])])
                 for sp in SPLITS}
         njobs = {sp: _submit(pool, _nlvr_item, pairs[sp]) for sp in SPLITS}
         vjobs = {sp: _submit(pool, _video_item, [(str(out), seed, sp, g, v, size, noise) for g, v in zip(vranges[sp], clips[sp])])
@@ -1140,7 +1165,8 @@ def generate(out, n_images: int = 1000, size: int = 64, seed: int = 0, n_videos:
     finally:
         if pool is not None: pool.close(); pool.join()
     for rel, obj in video_files(vitems).items(): write_json(out / rel, obj)
-    meta = {'version': VERSION, 'seed': seed, 'size': size, 'noise': noise, 'frames': frames, 'n_images': n_images, 'n_videos': n_videos}
+    meta = {'version': VERSION, 'seed': seed, 'size': size, 'noise': noise, 'frames': frames, 'n_images': n_images, 'n_videos': n_videos,
+            'object_questions': object_questions}
     stats = dataset_stats(items, vitems, nlvr, meta)
     write_json(out / 'stats.json', stats, indent=2)
     write_json(out / 'schema.json', SCHEMA, indent=2)
@@ -1179,9 +1205,11 @@ def main(argv: list | None = None) -> None:
     p.add_argument('--frames', type=int, default=8, help='frames per clip')
     p.add_argument('--workers', type=int, default=None, help='processes (default: all cores); the output does not depend on it')
     p.add_argument('--no-noise', dest='noise', action='store_false', help='flat background, exact colours')
+    p.add_argument('--no-object-questions', dest='object_questions', action='store_false',
+                   help='no vqa/vg_qa.json (the shape question about every training object)')
     a = p.parse_args(argv)
     t = time.time()
-    try: stats = generate(a.out, a.n_images, a.size, a.seed, a.n_videos, a.frames, a.workers, a.noise)
+    try: stats = generate(a.out, a.n_images, a.size, a.seed, a.n_videos, a.frames, a.workers, a.noise, object_questions=a.object_questions)
     except (ValueError, TypeError) as e: p.error(str(e))
     print(format_stats(stats))
     print(f"wrote {a.out} in {time.time() - t:.1f}s")

@@ -62,6 +62,7 @@ class VideoQATask(VQATask):
     batch_size, eval_batch_size = 16, 32
     image_major = False           # a clip has about two questions and its frames are its own: batches of questions
     num_frames = 4                # of a clip's 8: twice the steps of 8 in the same time, and more learnt ('How many frames')
+    vg_qa = False                 # vqa/vg_qa.json asks about images, not clips
 
     def dataset(self, root, split: str, seed: int | None = None):
         "ShapesWorld's video QA split with the video answer list."

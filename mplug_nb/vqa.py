@@ -8,7 +8,8 @@ import argparse, re
 from collections import Counter, defaultdict
 import torch
 from torch import Tensor
-from .data import read_json, tokenize, read_image
+from pathlib import Path
+from .data import read_json, tokenize, read_image, shapesworld_dataset, ImageMajor
 from .shapes import statement_skeleton
 from .decoder import BertLMHeadModel, lm_labels
 from .generation import beam_search, rank_answer
@@ -105,6 +106,13 @@ class VQATask(Task):
     batch_size, lr, eval_batch_size = 8, 5e-4, 128     # 8 images with all their questions (about 70): `15a_ladder`
     image_major = True
     beam_size, min_length, max_length, k_test = 5, 1, 10, 128
+    vg_qa: bool | None = None     # train also on vqa/vg_qa.json: None when the world has it, True always, False never
+
+    def train_dataset(self, root, seed: int | None = None):
+        "The VQA v2 train split plus, as `vg_qa` says, the world's `vqa/vg_qa.json` (mPLUG's VG QA slot), grouped by image."
+        use = self.vg_qa if self.vg_qa is not None else (Path(root) / 'vqa/vg_qa.json').is_file()
+        if not use: return super().train_dataset(root, seed)
+        return ImageMajor(shapesworld_dataset(root, 'vqa', 'train', size=self.cfg.image_size, seed=seed, vg_qa=True))
 
     def visual_tokens(self, model, batch: dict) -> Tensor:
         "Visual tokens (B, N_v, d) of the batch's questions: each image encoded once (`image_index` in image-major batches)."
