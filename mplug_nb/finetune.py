@@ -15,10 +15,11 @@ from .model import MPLUG
 from .learner import Learner, PRECISIONS, read_metrics, pick_device, list_checkpoints
 
 # %% auto #0
-__all__ = ['IMAGE_KEYS', 'TASK_MODULES', 'TASKS', 'BUDGETS', 'EXPERIMENTS', 'blank', 'Task', 'entry_flag_indices',
-           'register_task', 'get_task', 'load_pretrained', 'save_task_model', 'load_task_model', 'finetune',
-           'evaluate_task', 'runs_dir', 'experiment_world', 'experiment_pretrained', 'load_run', 'cached_finetune',
-           'run_experiment', 'plot_curve', 'metrics_table', 'run_time', 'show_run', 'finetune_main', 'eval_main']
+__all__ = ['IMAGE_KEYS', 'TASK_MODULES', 'TASKS', 'TASK_MODELS', 'BUDGETS', 'EXPERIMENTS', 'blank', 'Task', 'entry_flag_indices',
+           'register_task', 'get_task', 'load_pretrained', 'save_task_model', 'check_task_folder', 'load_task_model',
+           'finetune', 'evaluate_task', 'runs_dir', 'experiment_world', 'experiment_pretrained', 'load_run',
+           'cached_finetune', 'run_experiment', 'plot_curve', 'metrics_table', 'run_time', 'show_run', 'finetune_main',
+           'eval_main']
 
 # %% ../nbs/13_finetune.ipynb #8be45b5d
 IMAGE_KEYS = ('image', 'image0', 'image1', 'video')
@@ -128,6 +129,20 @@ def save_task_model(model: nn.Module, task: Task, out) -> Path:
     task.cfg.save(out / 'config.json'); task.tok.save_pretrained(out)
     (out / 'task.json').write_text(json.dumps({'task': task.name}))
     return out
+
+TASK_MODELS = {'caption': 'a captioning model', 'caption_scst': 'a captioning model (SCST)', 'vqa': 'a VQA model',
+               'retrieval': 'a retrieval model', 'grounding': 'a grounding model', 'nlvr': 'an NLVR2 model',
+               'videoqa': 'a video QA model', 'video_retrieval': 'a video retrieval model', None: 'a pre-trained model'}
+
+def check_task_folder(path, tasks: tuple, who: str) -> None:
+    "`ValueError` naming what the model folder `path` holds unless it is a model of one of `tasks` (None: pre-trained)."
+    saved = Path(path) / 'task.json'
+    if not (Path(path) / 'model.safetensors').is_file(): return          # not a model folder: the loader says what is missing
+    kind = json.loads(saved.read_text()).get('task') if saved.is_file() else None
+    if kind in tasks: return
+    want = next(t for t in tasks if t is not None)
+    raise ValueError(f"{path} holds {TASK_MODELS.get(kind, f'a {kind!r} model')}; {who} needs {TASK_MODELS[want]} "
+                     f"(mplug_nb_finetune --task {want} --out OUT writes OUT/model)")
 
 def load_task_model(path, device='cpu', task: str | None = None) -> tuple[nn.Module, Task]:
     "The fine-tuned model in folder `path` and its `Task` (a pre-trained folder loads as `task`'s model, zero-shot)."

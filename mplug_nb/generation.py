@@ -86,6 +86,7 @@ class GenerationOutput:
     "Generated tokens after the prompt (padded with `[PAD]`) and their scores, best first."
     sequences: Tensor   # (B, T) for greedy and sampling; (B, num_return, T) for beam search
     scores: Tensor      # (B,) sum of log-probabilities; (B, num_return) length-normalised for beam search
+    text: list | None = None   # the decoded strings, when `MPLUG.generate` was given a tokenizer
 
 def _block_end(logp: Tensor, step: int, min_length: int, eos: int) -> Tensor:
     "Forbid the end token before `min_length` new tokens (official: log-probability -1e20)."

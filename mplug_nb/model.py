@@ -17,12 +17,13 @@ from .text import BertEncoder, check_mask
 from .fusion import FusionModel, VisualProjection
 from .decoder import BertLMHeadModel, BertOnlyMLMHead
 from .data import SPECIAL_TOKENS
+from .generation import GenerationOutput, beam_search, sample, rank_answer
 from .losses import itc_loss, dequeue_and_enqueue, itm_negatives, itm_pairs, itm_loss, mask_tokens, distill_loss
 
 # %% auto #0
-__all__ = ['MOMENTUM_PARTS', 'MPLUG', 'make_momentum_twins', 'momentum_pairs', 'momentum_update', 'encode_image', 'encode_text',
-           'image_feature', 'text_feature', 'fuse', 'itm_logits', 'forward', 'prefix_memory', 'prefix_loss',
-           'save_pretrained', 'model_param_counts']
+__all__ = ['MOMENTUM_PARTS', 'OFFICIAL_DECODING', 'MPLUG', 'make_momentum_twins', 'momentum_pairs', 'momentum_update',
+           'encode_image', 'encode_text', 'image_feature', 'text_feature', 'fuse', 'itm_logits', 'forward',
+           'prefix_memory', 'prefix_loss', 'generate', 'rank_answers', 'match', 'save_pretrained', 'model_param_counts']
 
 # %% ../nbs/10_model.ipynb #5f653181
 MOMENTUM_PARTS = ('visual_encoder', 'visual_projection', 'text_encoder', 'fusion_encoder', 'mlm_head', 'text_decoder',
@@ -193,6 +194,54 @@ def prefix_loss(self: MPLUG, v: Tensor, prefix_ids: Tensor, prefix_mask: Tensor,
     return self.text_decoder(target_ids, target_mask, memory, memory_mask, labels=labels).loss
 
 MPLUG.forward, MPLUG.prefix_memory, MPLUG.prefix_loss = forward, prefix_memory, prefix_loss
+
+# %% ../nbs/10_model.ipynb #421760a4
+OFFICIAL_DECODING = {   # the released code's decoding settings (reference 2.6, 2.7, 3.2)
+    'coco_caption': dict(task='caption', beam_size=5, min_length=8, max_length=25),    # caption_mplug.py, COCO
+    'vqa': dict(task='vqa', beam_size=5, min_length=1, max_length=10),                 # vqa_mplug.py: free beam search
+}
+
+@torch.no_grad()
+def generate(self: MPLUG, images: Tensor, text_ids: Tensor | None = None, text_mask: Tensor | None = None, task: str = 'caption',
+             beam_size: int = 5, min_length: int = 1, max_length: int = 10, alpha: float = 0.6, num_return_sequences: int = 1,
+             do_sample: bool = False, top_k: int = 0, top_p: float = 1.0, temperature: float = 1.0, seed: int = 0,
+             tokenizer=None) -> GenerationOutput:
+    "Captions of `images` (B, 3, H, W) or answers to their questions (`task='vqa'`): ids with the start token, scores, `text` given a tokenizer."
+    if task not in ('caption', 'vqa'): raise ValueError(f"generate: task: expected 'caption' or 'vqa', got {task!r}")
+    if task == 'vqa' and (text_ids is None or text_mask is None):
+        raise ValueError("generate: task='vqa' expects the questions as text_ids and text_mask (B, L)")
+    v = self.encode_image(images)                                                      # (B, N_v, d)
+    memory, mask = self.prefix_memory(v, text_ids, text_mask) if task == 'vqa' else (v, None)
+    ids = dict(bos_token_id=SPECIAL_TOKENS['[CLS]'], eos_token_id=SPECIAL_TOKENS['[SEP]'], pad_token_id=self.cfg.pad_token_id)
+    if do_sample:
+        if num_return_sequences != 1: raise ValueError(f"generate: do_sample draws one sequence per input, got num_return_sequences={num_return_sequences}")
+        out = sample(self.text_decoder, memory, mask, top_k=top_k, top_p=top_p, temperature=temperature, seed=seed,
+                     min_length=min_length, max_length=max_length, **ids)
+    else:
+        out = beam_search(self.text_decoder, memory, mask, beam_size=beam_size, min_length=min_length, max_length=max_length,
+                          num_return=num_return_sequences, alpha=alpha, **ids)
+        if num_return_sequences == 1: out = GenerationOutput(out.sequences[:, 0], out.scores[:, 0])
+    start = torch.full((*out.sequences.shape[:-1], 1), SPECIAL_TOKENS['[CLS]'], dtype=out.sequences.dtype, device=out.sequences.device)
+    seqs = torch.cat([start, out.sequences], -1)                                      # the official output starts with [CLS]
+    text = None if tokenizer is None else [tokenizer.decode(s.tolist(), skip_special_tokens=True).strip() for s in seqs.view(-1, seqs.shape[-1])]
+    if text is not None and seqs.dim() == 3: text = [text[i:i + seqs.shape[1]] for i in range(0, len(text), seqs.shape[1])]
+    return GenerationOutput(seqs, out.scores, text)
+
+@torch.no_grad()
+def rank_answers(self: MPLUG, images: Tensor, text_ids: Tensor, text_mask: Tensor, answer_ids: Tensor, answer_mask: Tensor,
+                 k: int = 128) -> tuple[Tensor, Tensor]:
+    "The official answer-list ranking: indices (B, k) into `answer_ids` (N, T) ('[CLS] answer [SEP]'), best first, and probabilities."
+    memory, mask = self.prefix_memory(self.encode_image(images), text_ids, text_mask)
+    return rank_answer(self.text_decoder, memory, mask, answer_ids, answer_mask, k=min(k, len(answer_ids)), pad_token_id=self.cfg.pad_token_id)
+
+@torch.no_grad()
+def match(self: MPLUG, images: Tensor, text_ids: Tensor, text_mask: Tensor) -> dict:
+    "For each pair (image b, text b): {'itm': the ITM probability that they match (B,), 'itc': the similarity of their ITC features (B,)}."
+    v, h = self.encode_image(images), self.encode_text(text_ids, text_mask)
+    itm = self.itm_logits(v, h, text_mask).softmax(-1)[:, 1]
+    return {'itm': itm, 'itc': (self.image_feature(v) * self.text_feature(h)).sum(-1)}
+
+MPLUG.generate, MPLUG.rank_answers, MPLUG.match = generate, rank_answers, match
 
 # %% ../nbs/10_model.ipynb #903e2d3c
 def _atomic_write(path: Path, write) -> None:

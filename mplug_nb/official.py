@@ -362,7 +362,7 @@ def _read(src, weights_only: bool):
 
 def load_official(src, preset: str = 'base', image_size: int | None = None, strict: bool = True, device='cpu',
                   weights_only: bool = True, verbose: bool = True, return_report: bool = False, **overrides):
-    "An `MPLUG` (`preset`, `overrides`) with the weights of an official checkpoint (path or dict), at `image_size` (default: the checkpoint's)."
+    "An `MPLUG` (`preset`, `overrides`) in eval mode with the weights of an official checkpoint (path or dict), at `image_size` (default: the checkpoint's)."
     sd, renamed = _unwrap(_read(src, weights_only))
     _check_mplug(sd)
     cfg = get_config(preset, **overrides)
@@ -375,6 +375,7 @@ def load_official(src, preset: str = 'base', image_size: int | None = None, stri
     with torch.no_grad():
         for k, t in out.items(): own[k].copy_(t)
     if verbose: print(rep.summary())
+    model.eval()                                                                   # ready for inference; Learner.fit calls train()
     return (model, rep) if return_report else model
 
 # %% ../nbs/20_official.ipynb #ff33327b

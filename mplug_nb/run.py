@@ -13,8 +13,7 @@ from .finetune import BUDGETS, EXPERIMENTS, run_experiment, experiment_world, ex
 from .results import results_table, read_results
 
 # %% auto #0
-__all__ = ['RUN_TASKS', 'run', 'vqa_attention_figure', 'write_report', 'main', 'run_command', 'eval_command', 'results_command',
-           'ablation_command', 'caption_command', 'vqa_command', 'ground_command']
+__all__ = ['RUN_TASKS', 'run', 'vqa_attention_figure', 'write_report', 'main']
 
 # %% ../nbs/90_run.ipynb #89a53fce
 RUN_TASKS = ('caption', 'caption_scst', 'vqa', 'retrieval', 'grounding', 'nlvr', 'videoqa', 'video_retrieval')
@@ -146,18 +145,3 @@ def main(argv=None):
     print(f"wrote {res['report']} in {res['seconds'] / 60:.1f} min")
     print(results_table(res['results']))
     return res
-
-# %% ../nbs/90_run.ipynb #57446250
-def _command(target: str) -> None:
-    "Call `main` at `target` ('module:function' in mplug_nb) with the command line; drop what it returns (exit status 0)."
-    import importlib
-    module, fn = target.split(':')
-    getattr(importlib.import_module(f'mplug_nb.{module}'), fn)()
-
-def run_command(): _command('run:main')
-def eval_command(): _command('finetune:eval_main')
-def results_command(): _command('results:main')
-def ablation_command(): _command('ablation:main')
-def caption_command(): _command('caption:main')
-def vqa_command(): _command('vqa:main')
-def ground_command(): _command('grounding:main')

@@ -13,7 +13,7 @@ from .data import read_json, tokenize, read_image, shapesworld_dataset, ImageMaj
 from .shapes import statement_skeleton
 from .decoder import BertLMHeadModel, lm_labels
 from .generation import beam_search, rank_answer
-from .finetune import Task, register_task, load_task_model
+from .finetune import Task, register_task, load_task_model, check_task_folder
 
 # %% auto #0
 __all__ = ['answer_loss', 'process_punctuation', 'process_digit_article', 'normalize_answer', 'vqa_accuracy', 'decode',
@@ -196,7 +196,8 @@ def main(argv=None):
     p.add_argument('--ckpt', required=True, help='a VQA model folder (mplug_nb_finetune --task vqa --out OUT writes OUT/model)')
     p.add_argument('--answers', default=None, help='an answer-list json: rank its answers instead of generating freely')
     a = p.parse_args(argv)
-    model, task = load_task_model(a.ckpt, task='vqa')
+    check_task_folder(a.ckpt, ('vqa',), 'mplug_nb_vqa')
+    model, task = load_task_model(a.ckpt)
     task.answers = read_json(a.answers, list) if a.answers else None
     out = answer(model, task, read_image(a.image, task.cfg.image_size), a.question, rank=a.answers is not None)
     print(out)
