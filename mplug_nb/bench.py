@@ -254,7 +254,7 @@ COMPILED_PARTS = ('visual_encoder', 'text_encoder', 'fusion_encoder', 'text_deco
 def _pretrain_setup(cfg, batch: int, threads: int, device='cpu') -> tuple:
     "A seeded `MPLUG` of `cfg` in training mode, its AdamW and a synthetic batch of `batch` pairs, on `device`."
     torch.set_num_threads(threads); torch.manual_seed(0)
-    model = MPLUG(cfg).to(device).train()
+    model = MPLUG(cfg, momentum=True).to(device).train()                # the official step: twins, alpha 0.4
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
     return model, opt, {k: v.to(device) for k, v in _synthetic_batch(cfg, batch, cfg.image_size).items()}
 

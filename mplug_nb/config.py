@@ -148,6 +148,11 @@ def vision_mlp_width(self: MPLUGConfig) -> int:
     return int(self.vision_width * self.vision_mlp_ratio)
 
 @patch(as_prop=True)
+def uses_momentum(self: MPLUGConfig) -> bool:
+    "Whether pre-training reads momentum features: the ITC batch from the twins, distillation (alpha > 0) or a queue."
+    return self.itc_batch == 'momentum' or self.alpha > 0 or self.queue_size > 0
+
+@patch(as_prop=True)
 def needs_visn_fc(self: MPLUGConfig) -> bool:
     "Large models project the visual tokens to the text width (`visn_fc` + LayerNorm); base does not."
     return self.vision_width != self.hidden_size

@@ -11,7 +11,7 @@ import torch.nn as nn
 from safetensors.torch import save_model, load_model
 from .config import MPLUGConfig
 from .data import load_tokenizer, shapesworld_dataset, read_json, ImageMajor
-from .model import MPLUG
+from .model import MPLUG, has_twins
 from .learner import Learner, PRECISIONS, read_metrics, pick_device, list_checkpoints
 
 # %% auto #0
@@ -117,7 +117,7 @@ def load_pretrained(path, device='cpu') -> tuple[MPLUG, object]:
                                 f"(written by mplug_nb_pretrain into OUT/model), got {path}")
     if not (path / 'task.json').is_file(): return MPLUG.from_pretrained(path, device), load_tokenizer(path)
     model, t = load_task_model(path, device)               # a fine-tuned folder (save_task_model): its MPLUG part
-    base = MPLUG(t.cfg).to(device)
+    base = MPLUG(t.cfg, momentum=any(k.startswith('visual_encoder_m.') for k in model.state_dict())).to(device)
     missing, _ = base.load_state_dict(model.state_dict(), strict=False)      # what the task added (a head, a queue) is left out
     if missing: raise ValueError(f"load_pretrained: {path} lacks MPLUG weights {sorted(missing)[:6]}")
     return base, t.tok
@@ -157,7 +157,7 @@ def load_task_model(path, device='cpu', task: str | None = None) -> tuple[nn.Mod
     t = get_task(name, tok, cfg)
     if saved != name:                          # pre-trained weights, or another task's model without its additions: zero-shot
         return t.build(load_pretrained(path)[0]).to(device).eval(), t
-    model = t.build(MPLUG(cfg))
+    model = t.build(MPLUG(cfg, momentum=has_twins(path / 'model.safetensors')))
     missing, unexpected = load_model(model, str(path / 'model.safetensors'), strict=False)
     if missing or unexpected:
         raise ValueError(f"load_task_model: {path / 'model.safetensors'} does not fit task {name!r}: missing {sorted(missing)[:6]}, unexpected {sorted(unexpected)[:6]}")

@@ -10,6 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
+from safetensors import safe_open
 from safetensors.torch import save_model, load_model
 from .config import MPLUGConfig, get_config, param_counts
 from .vit import VisionTransformer
@@ -23,15 +24,16 @@ from .losses import itc_loss, dequeue_and_enqueue, itm_negatives, itm_pairs, itm
 # %% auto #0
 __all__ = ['MOMENTUM_PARTS', 'OFFICIAL_DECODING', 'MPLUG', 'make_momentum_twins', 'momentum_pairs', 'momentum_update',
            'encode_image', 'encode_text', 'image_feature', 'text_feature', 'fuse', 'itm_logits', 'forward',
-           'prefix_memory', 'prefix_loss', 'generate', 'rank_answers', 'match', 'save_pretrained', 'model_param_counts']
+           'prefix_memory', 'prefix_loss', 'generate', 'rank_answers', 'match', 'save_pretrained', 'has_twins',
+           'model_param_counts']
 
 # %% ../nbs/10_model.ipynb #5f653181
 MOMENTUM_PARTS = ('visual_encoder', 'visual_projection', 'text_encoder', 'fusion_encoder', 'mlm_head', 'text_decoder',
                   'vision_proj', 'text_proj')
 
 class MPLUG(nn.Module):
-    "mPLUG for pre-training: encoders, skip-connected fusion, decoder, ITC/ITM/MLM heads, queues and momentum twins."
-    def __init__(self, cfg: MPLUGConfig):
+    "mPLUG: encoders, skip-connected fusion, decoder, ITC/ITM/MLM heads; the queues and momentum twins when `momentum` (default: when `cfg` pre-trains with them)."
+    def __init__(self, cfg: MPLUGConfig, momentum: bool | None = None):
         super().__init__()
         self.cfg = cfg
         h, e = cfg.hidden_size, cfg.embed_dim
@@ -45,10 +47,12 @@ class MPLUG(nn.Module):
         self.itm_head = nn.Linear(h, 2)
         self.temp = nn.Parameter(torch.tensor(cfg.temp))
         self.tie_weights()
-        self.register_buffer('image_queue', F.normalize(torch.randn(e, cfg.queue_size), dim=0))   # (embed_dim, K)
-        self.register_buffer('text_queue', F.normalize(torch.randn(e, cfg.queue_size), dim=0))
+        self.has_momentum = cfg.uses_momentum if momentum is None else bool(momentum)
+        K = cfg.queue_size if self.has_momentum else 0                                 # no twins, nothing to queue
+        self.register_buffer('image_queue', F.normalize(torch.randn(e, K), dim=0))   # (embed_dim, K)
+        self.register_buffer('text_queue', F.normalize(torch.randn(e, K), dim=0))
         self.register_buffer('queue_ptr', torch.zeros(1, dtype=torch.long))
-        self.make_momentum_twins()
+        if self.has_momentum: self.make_momentum_twins()
 
     def tie_weights(self) -> None:
         "The MLM head predicts over the text encoder's word embeddings (ALBEF); the decoder ties its own."
@@ -69,8 +73,9 @@ MPLUG.make_momentum_twins = make_momentum_twins
 
 # %% ../nbs/10_model.ipynb #1ef625ef
 def momentum_pairs(self: MPLUG) -> list:
-    "(online, twin) parameter pairs of every part, each shared parameter once."
+    "(online, twin) parameter pairs of every part, each shared parameter once (none without twins)."
     pairs, seen = [], set()
+    if not self.has_momentum: return pairs
     for name, part in _parts(self).items():
         for p, p_m in zip(part.parameters(), getattr(self, f'{name}_m').parameters()):
             if id(p) not in seen: seen.add(id(p)); pairs.append((p, p_m))
@@ -148,6 +153,9 @@ def forward(self: MPLUG, image: Tensor, text_ids: Tensor, text_mask: Tensor, pre
     image_feat, text_feat = self.image_feature(v), self.text_feature(h)              # (B, embed_dim)
     online = self.cfg.itc_batch == 'online'
     need_m = not online or alpha > 0 or self.cfg.queue_size > 0                    # momentum features are used
+    if need_m and not self.has_momentum:
+        raise ValueError(f"forward: this pre-training reads momentum features (itc_batch={self.cfg.itc_batch!r}, alpha={alpha}, "
+                         f"queue_size={self.cfg.queue_size}) but the model was built without its twins; build MPLUG(cfg, momentum=True)")
     v_m = image_feat_m = text_feat_m = None
     with torch.no_grad():
         if self.training: self.momentum_update()
@@ -258,13 +266,17 @@ def save_pretrained(self: MPLUG, out) -> Path:
     self.cfg.save(out / 'config.json')
     return out
 
+def has_twins(file) -> bool:
+    "Whether the safetensors `file` holds momentum twins (a model saved with them is loaded with them)."
+    with safe_open(str(file), 'pt') as f: return any(k.startswith('visual_encoder_m.') for k in f.keys())
+
 def _from_pretrained(cls, path, device='cpu') -> MPLUG:
     "The model saved in folder `path` by `save_pretrained`."
     path = Path(path)
     for f in ('config.json', 'model.safetensors'):
         if not (path / f).is_file():
             raise FileNotFoundError(f"from_pretrained: expected {path / f} (written by save_pretrained); it does not exist")
-    model = cls(MPLUGConfig.load(path / 'config.json')).to(device)
+    model = cls(MPLUGConfig.load(path / 'config.json'), momentum=has_twins(path / 'model.safetensors')).to(device)
     missing, unexpected = load_model(model, str(path / 'model.safetensors'), strict=False, device=str(device))
     if missing or unexpected:
         raise ValueError(f"from_pretrained: {path / 'model.safetensors'} does not fit its config: missing keys {sorted(missing)[:8]}, "

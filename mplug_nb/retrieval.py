@@ -18,7 +18,7 @@ __all__ = ['TIE_NOISE', 'add_idx_queue', 'retrieval_loss', 'itm_scores', 'rerank
 def add_idx_queue(model) -> None:
     "Give `model` the official `idx_queue` buffer (1, queue_size) of the queued features' image ids (-100: empty)."
     if not hasattr(model, 'idx_queue'):
-        model.register_buffer('idx_queue', torch.full((1, model.cfg.queue_size), -100, dtype=torch.long,
+        model.register_buffer('idx_queue', torch.full((1, model.image_queue.shape[1]), -100, dtype=torch.long,
                                                       device=model.image_queue.device))
 
 def retrieval_loss(model, image: Tensor, text_ids: Tensor, text_mask: Tensor, idx: Tensor) -> dict:
