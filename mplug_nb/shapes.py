@@ -968,7 +968,7 @@ def image_files(items: dict, nlvr: dict) -> dict:
                 'info': {'description': f'ShapesWorld {sp} captions', 'version': VERSION}, 'licenses': [], 'type': 'captions'}
         files[f'retrieval/retrieval_{sp}.json'] = _gather(its, 'retrieval')
         files[f'vqa/vqa_{sp}.json'] = _gather(its, 'vqa')
-        if sp == 'train': files['vqa/vg_qa.json'] = _gather(its, 'vg_qa')
+        if sp == 'train' and (vg := _gather(its, 'vg_qa')): files['vqa/vg_qa.json'] = vg      # none without object questions
         head = {'info': {'description': f'ShapesWorld {sp} questions', 'version': VERSION}, 'license': {}, 'data_subtype': sp}
         files[f'vqa/v2_OpenEnded_mscoco_{sp}_questions.json'] = {**head, 'task_type': 'Open-Ended', 'data_type': 'shapesworld',
                                                                  'questions': _gather(its, 'v2_questions')}
