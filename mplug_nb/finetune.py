@@ -117,7 +117,7 @@ def load_pretrained(path, device='cpu') -> tuple[MPLUG, object]:
                                 f"(written by mplug_nb_pretrain into OUT/model), got {path}")
     if not (path / 'task.json').is_file(): return MPLUG.from_pretrained(path, device), load_tokenizer(path)
     model, t = load_task_model(path, device)               # a fine-tuned folder (save_task_model): its MPLUG part
-    base = MPLUG(t.cfg, momentum=any(k.startswith('visual_encoder_m.') for k in model.state_dict())).to(device)
+    base = MPLUG(t.cfg, momentum=has_twins(path / 'model.safetensors')).to(device)
     missing, _ = base.load_state_dict(model.state_dict(), strict=False)      # what the task added (a head, a queue) is left out
     if missing: raise ValueError(f"load_pretrained: {path} lacks MPLUG weights {sorted(missing)[:6]}")
     return base, t.tok
