@@ -16,8 +16,8 @@ from .text import BertEncoder
 __all__ = ['FUSION_BENCH_DESIGNS', 'COMPILED_PARTS', 'BREAKDOWN_PARTS', 'PEAK_BF16_TFLOPS', 'median_time', 'count_flops',
            'matmul_gflops', 'time_pair', 'bench_vit', 'bench_control', 'bench_bert', 'bench_encoders', 'format_results',
            'bench_generate', 'bench_fusion', 'format_fusion', 'train_step_stats', 'bench_pretrain', 'format_pretrain',
-           'step_breakdown', 'format_breakdown', 'bench_batching', 'format_batching', 'time_to_accuracy', 'format_tta',
-           'bench_gpu', 'format_gpu', 'main']
+           'step_breakdown', 'format_breakdown', 'bench_batching', 'format_batching', 'peak_rss_mb', 'load_stats',
+           'bench_load', 'format_load', 'time_to_accuracy', 'format_tta', 'bench_gpu', 'format_gpu', 'main']
 
 # %% ../nbs/95_bench.ipynb #7eb9cb16
 def median_time(fn, warmup: int = 2, reps: int = 5) -> float:
@@ -381,6 +381,49 @@ def format_batching(rows: list[dict]) -> str:
               f"{r['repeated_texts_per_s']:>16.0f}{r['image_major_texts_per_s']:>8.0f}{r['speedup']:>10.2f}" for r in rows]
     return '\n'.join(lines)
 
+# %% ../nbs/95_bench.ipynb #d7c86521
+from .official import fake_official_state_dict, load_official, official_shapes
+
+def peak_rss_mb() -> float:
+    "This program's peak resident memory (MB): Linux's VmHWM, which a new program starts afresh (`ru_maxrss` keeps the forking parent's)."
+    status = Path('/proc/self/status')
+    if status.is_file():
+        for line in status.read_text().splitlines():
+            if line.startswith('VmHWM:'): return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+def load_stats(path, preset: str, momentum: bool, threads: int = 2) -> dict:
+    "Seconds and peak resident memory (MB, the whole process) of `load_official(path, preset, momentum=momentum)`, and the loaded model's MB; run it in a fresh process."
+    torch.set_num_threads(threads)
+    before = peak_rss_mb()                                                              # Python, torch and the library
+    t = time.perf_counter()
+    model = load_official(path, preset, momentum=momentum)
+    s = time.perf_counter() - t
+    tensors = {t.data_ptr(): t.numel() * t.element_size() for t in model.state_dict().values()}   # tied tensors once
+    return dict(image_size=model.cfg.image_size, momentum=momentum, load_s=s, peak_mb=peak_rss_mb(),
+                imports_mb=before, model_mb=sum(tensors.values()) / 2**20, file_mb=Path(path).stat().st_size / 2**20)
+
+def bench_load(preset: str = 'base', sizes=(224, 384), layout: str = 'vqa', threads: int = 2, tmp=None) -> list[dict]:
+    "`load_stats` of a random official `layout` checkpoint of `preset` at each image size, with and without the momentum twins, each load in a fresh process."
+    fn, rows = importlib.import_module('mplug_nb.bench').load_stats, []
+    for size in sizes:
+        with tempfile.TemporaryDirectory(dir=tmp) as d:
+            path = Path(d) / f'{preset}_{layout}_{size}.pth'
+            torch.save(fake_official_state_dict(official_shapes(get_config(preset, image_size=size), layout)), path)
+            for momentum in (True, False):
+                with mp.get_context('spawn').Pool(1, maxtasksperchild=1) as pool:
+                    rows.append({'preset': preset, **pool.apply(fn, (str(path), preset, momentum, threads))})
+    return rows
+
+def format_load(rows: list[dict]) -> str:
+    "A plain-text table of `bench_load`; 'peak / twins': a row's peak memory over the row with twins of the same size."
+    full = {r['image_size']: r['peak_mb'] for r in rows if r['momentum']}
+    lines = [f"{'preset':<8}{'px':>5}{'twins':>7}{'file MB':>9}{'model MB':>10}{'peak MB':>9}{'load s':>8}{'peak / twins':>14}"]
+    for r in rows:
+        lines.append(f"{r['preset']:<8}{r['image_size']:>5}{'yes' if r['momentum'] else 'no':>7}{r['file_mb']:>9.0f}{r['model_mb']:>10.1f}"
+                     f"{r['peak_mb']:>9.0f}{r['load_s']:>8.1f}{r['peak_mb'] / full[r['image_size']]:>14.2f}")
+    return '\n'.join(lines)
+
 # %% ../nbs/95_bench.ipynb #86d5dcd4
 import json
 from .learner import read_metrics
@@ -444,7 +487,7 @@ def format_gpu(r: dict) -> str:
 def main(argv=None):
     "Console script `mplug_nb_bench`."
     p = argparse.ArgumentParser(prog='mplug_nb_bench', description='mplug_nb benchmarks: ratios of our time to a reference, measured side by side.')
-    p.add_argument('what', nargs='?', default='all', choices=['all', 'encoders', 'generate', 'fusion', 'pretrain', 'batching', 'tta', 'gpu'],
+    p.add_argument('what', nargs='?', default='all', choices=['all', 'encoders', 'generate', 'fusion', 'pretrain', 'batching', 'load', 'tta', 'gpu'],
                    help='which benchmark (default: all of them, about 16 minutes on 2 cores)')
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--batch', type=int, default=8)
@@ -461,5 +504,6 @@ def main(argv=None):
         section('pre-training throughput (CPU)', format_pretrain(bench_pretrain(threads=a.threads)))
         section("where a tiny pre-training step's time goes (bf16)", format_breakdown(step_breakdown('tiny', 32, torch.bfloat16, threads=a.threads)))
     if every or a.what == 'batching': section('image-major batches (tiny, texts/s)', format_batching(bench_batching(threads=a.threads)))
+    if every or a.what == 'load': section('loading the official base VQA layout (with / without momentum twins)', format_load(bench_load(threads=a.threads)))
     if every or a.what == 'tta': section('time to accuracy (runs/quick)', format_tta(time_to_accuracy(a.runs)))
     if every or a.what == 'gpu': section('GPU', format_gpu(bench_gpu()))

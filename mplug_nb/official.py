@@ -20,9 +20,9 @@ from .model import MPLUG, MOMENTUM_PARTS
 
 # %% auto #0
 __all__ = ['OFFICIAL_FUSION_BUILT', 'CLIP_TEXT_TOWER', 'CLIP_TEXT_WIDTH', 'OFFICIAL_LAYOUTS', 'WRAPPERS', 'UNUSED', 'REGENERATED',
-           'POS_KEY', 'official_shapes', 'fake_official_state_dict', 'official_rename', 'unwrap_official',
-           'official_target', 'OfficialReport', 'convert_official', 'load_official', 'to_official', 'bert_vocab',
-           'bert_tokenizer']
+           'OFFICIAL_TASKS', 'NOT_BUILT', 'POS_KEY', 'official_shapes', 'fake_official_state_dict', 'official_rename',
+           'unwrap_official', 'official_target', 'OfficialReport', 'official_task', 'convert_official', 'load_official',
+           'to_official', 'bert_vocab', 'bert_tokenizer']
 
 # %% ../nbs/20_official.ipynb #44063e4c
 OFFICIAL_FUSION_BUILT = 12   # config_bert*.json: num_hidden_layers = 12 fusion layers built; the last fusion_layers run
@@ -221,31 +221,45 @@ def _patterns(keys, n: int = 6) -> str:
     pats = list(dict.fromkeys(_pattern(k) for k in keys))
     return ', '.join(pats[:n]) + (f' (+{len(pats) - n} more)' if len(pats) > n else '')
 
+OFFICIAL_TASKS = {   # the official model that saved a checkpoint -> why some of our parts are not in it
+    'vqa': "VQA layouts have no ITC projections, ITM or MLM head, temperature or queues",
+    'caption': "captioning layouts have no ITC projections, ITM or MLM head, temperature or queues",
+    'grounding': "grounding layouts have no ITC projections, ITM or MLM head, temperature or queues",
+    'retrieval': "retrieval layouts have no decoder and no MLM head",
+    'pretrain': "the pre-training checkpoint does not hold them",
+}
+NOT_BUILT = "momentum twins and ITC queues: the model is built without them (load_official(..., momentum=True) keeps them)"
+
 @dataclass(repr=False)
 class OfficialReport:
     "Where every tensor of an official checkpoint went, and which of our tensors it did not fill."
+    task: str = 'vqa'                                 # the official model that saved it (OFFICIAL_TASKS)
     loaded: dict = field(default_factory=dict)        # official key -> our key
     regenerated: dict = field(default_factory=dict)   # official key -> REGENERATED pattern (buffers to_official rebuilds)
     unused: dict = field(default_factory=dict)        # official key -> UNUSED pattern (why mPLUG never reads it)
+    not_built: dict = field(default_factory=dict)     # official key -> NOT_BUILT (twins and queues of a model built without them)
     unexpected: dict = field(default_factory=dict)    # official key -> why it has no place in our model
-    missing: list = field(default_factory=list)       # our tensors (one name each) not filled: left at their initial values
+    absent: list = field(default_factory=list)        # our parts with no tensor in the checkpoint: left at their initial values
+    missing: list = field(default_factory=list)       # our tensors (one name each) not filled in parts that are present
     twins_copied: list = field(default_factory=list)  # momentum parts copied from the online part (no `*_m` in the checkpoint)
     renamed: int = 0                                  # keys changed by unwrapping and the official renaming rule
     pos_grid: tuple | None = None                     # (checkpoint grid, our grid) when the position table was resized
     fusion_built: int = OFFICIAL_FUSION_BUILT         # fusion layers the checkpoint holds
 
     @property
-    def total(self) -> int: return len(self.loaded) + len(self.regenerated) + len(self.unused) + len(self.unexpected)
+    def total(self) -> int: return sum(map(len, (self.loaded, self.regenerated, self.unused, self.not_built, self.unexpected)))
 
     def summary(self) -> str:
-        "A short account: counts per place, unused keys per reason pattern, what stayed at its initial value."
-        L = [f"official checkpoint: {self.total} tensors" + (f" ({self.renamed} renamed by unwrapping / the official rule)" if self.renamed else ''),
+        "A short account: counts per place, unused keys per reason pattern, what stayed at its initial value and why."
+        L = [f"official {self.task} checkpoint: {self.total} tensors" + (f" ({self.renamed} renamed by unwrapping / the official rule)" if self.renamed else ''),
              f"  loaded into our model   {len(self.loaded):5d}",
              f"  regenerated buffers     {len(self.regenerated):5d}",
              f"  intentionally unused    {len(self.unused):5d}"]
         L += [f"      {n:5d}  {pat}" for pat, n in Counter(self.unused.values()).items()]
+        if self.not_built: L.append(f"  not built               {len(self.not_built):5d}  {NOT_BUILT}")
         L.append(f"  unexpected              {len(self.unexpected):5d}" + (f"  {_patterns(self.unexpected)}" if self.unexpected else ''))
-        L.append(f"our tensors left at their initial values: {len(self.missing)}" + (f"  {_patterns(self.missing)}" if self.missing else ''))
+        if self.absent: L.append(f"our parts not in this checkpoint ({OFFICIAL_TASKS[self.task]}): {', '.join(self.absent)}")
+        L.append(f"our tensors left at their initial values in the parts it holds: {len(self.missing)}" + (f"  {_patterns(self.missing)}" if self.missing else ''))
         if self.twins_copied: L.append(f"momentum twins copied from the online parts: {', '.join(self.twins_copied)}")
         L.append(f"position grid: {self.pos_grid[0]} -> {self.pos_grid[1]} (bilinear)" if self.pos_grid else "position grid: the checkpoint's")
         return '\n'.join(L)
@@ -265,6 +279,19 @@ def _fusion_built(sd: dict) -> int:
     "How many fusion layers the checkpoint holds (official: 12)."
     idx = [int(m[1]) for k in sd if (m := re.match(r'^fusion_encoder\.encoder\.layer\.(\d+)\.', k))]
     return max(idx) + 1 if idx else OFFICIAL_FUSION_BUILT
+
+def official_task(sd: dict) -> str:
+    "The official model that saved (unwrapped) `sd`, from its keys: 'pretrain', 'retrieval', 'vqa' (with its `*_m` twins) or 'caption'."
+    has = lambda p: any(k.startswith(p) for k in sd)
+    decoder, heads = has('text_decoder.'), has('itm_head.') or has('vision_proj.')
+    if decoder and heads: return 'pretrain'
+    if heads: return 'retrieval'
+    return 'vqa' if has('text_decoder_m.') else 'caption'      # VQA without distillation saves what captioning saves
+
+def _is_momentum(key: str) -> bool:
+    "Whether official `key` is a momentum twin's or an ITC queue's."
+    m = _KEY.match(key)
+    return key in _TOP_LEVEL[1:] or (m is not None and m[2] == '_m')
 
 def _grid(rows: int, key: str) -> int:
     "The side of the square patch grid of a position table with `rows` rows (class row included)."
@@ -297,15 +324,18 @@ def _alias_groups(own: dict) -> list[list[str]]:
 def _listed(items, n: int = 6) -> str: return f"{list(items)[:n]}" + (f" (+{len(items) - n} more)" if len(items) > n else '')
 
 # %% ../nbs/20_official.ipynb #930824da
-def _convert(sd: dict, renamed: int, model: MPLUG, strict: bool, fusion_built: int | None) -> tuple[dict, OfficialReport]:
+def _convert(sd: dict, renamed: int, model: MPLUG, strict: bool, fusion_built: int | None, task: str | None = None) -> tuple[dict, OfficialReport]:
     _check_mplug(sd)
     cfg = model.cfg
     if 'T' in cfg.fusion_pattern: raise ValueError("convert_official: expected a fusion design with official weights, got fusion='two_stream'")
-    rep = OfficialReport(renamed=renamed, fusion_built=fusion_built or _fusion_built(sd))
+    if task is not None and task not in OFFICIAL_TASKS: raise ValueError(f"task: expected one of {list(OFFICIAL_TASKS)}, got {task!r}")
+    rep = OfficialReport(task=task or official_task(sd), renamed=renamed, fusion_built=fusion_built or _fusion_built(sd))
     own = model.state_dict(keep_vars=True)
+    twins = getattr(model, 'has_momentum', True)
     out, bad = {}, []
     for k, t in sd.items():
         kind, target = official_target(k, cfg, rep.fusion_built)
+        if kind == 'load' and not twins and _is_momentum(k): kind = 'not built'
         if kind == 'load' and target not in own: kind, target = 'unexpected', f'would be {target}, which this model lacks'
         if kind == 'load':
             exp = tuple(own[target].shape)
@@ -314,13 +344,14 @@ def _convert(sd: dict, renamed: int, model: MPLUG, strict: bool, fusion_built: i
             else: out[target], rep.loaded[k] = t2, target
         elif kind == 'regenerate': _check_position_ids(k, t); rep.regenerated[k] = target
         elif kind == 'unused': rep.unused[k] = target
+        elif kind == 'not built': rep.not_built[k] = NOT_BUILT
         else: rep.unexpected[k] = target
     if bad:
         raise ValueError(f"the checkpoint's shapes do not fit this model (official key (shape) -> our key (expected shape)): {_listed(bad, 4)}; "
                          f"the model has vision_width={cfg.vision_width}, patch_size={cfg.patch_size}, hidden_size={cfg.hidden_size}, "
                          f"vocab_size={cfg.vocab_size}: is the preset right ('base': ViT-B/16, 'large': ViT-L/14 + visn_fc)?")
     by_ours = {v: k for k, v in rep.loaded.items()}
-    groups = _alias_groups(own)
+    groups = [names for names in _alias_groups(own) if twins or names[0] not in _TOP_LEVEL[1:]]   # queues: only beside twins
     for names in groups:                                                          # tied tensors must agree
         got = [n for n in names if n in out]
         for n in got[1:]:
@@ -328,15 +359,16 @@ def _convert(sd: dict, renamed: int, model: MPLUG, strict: bool, fusion_built: i
                 raise ValueError(f"{by_ours[n]} and {by_ours[got[0]]} are one tied tensor in the official model, but the checkpoint holds different values")
     for part in MOMENTUM_PARTS:                                                   # twins the checkpoint lacks: copies of the online part
         online = [n for n in out if n.startswith(f'{part}.')]
-        if online and getattr(model, part, None) is not None and not any(n.startswith(f'{part}_m.') for n in out):
+        if online and getattr(model, f'{part}_m', None) is not None and not any(n.startswith(f'{part}_m.') for n in out):
             for n in online: out[f'{part}_m.{n[len(part) + 1:]}'] = out[n]
             rep.twins_copied.append(part)
     filled = {id(own[n]) for n in out}
-    rep.missing = [names[0] for names in groups if id(own[names[0]]) not in filled]
+    unfilled = [names[0] for names in groups if id(own[names[0]]) not in filled]
     touched = {names[0].split('.')[0] for names in groups if id(own[names[0]]) in filled}
-    partly = {p: [m for m in rep.missing if m.split('.')[0] == p] for p in touched}
-    partly = {p: v for p, v in partly.items() if v}
-    if strict and (rep.unexpected or partly):
+    rep.absent = list(dict.fromkeys(m.split('.')[0] for m in unfilled if m.split('.')[0] not in touched))
+    rep.missing = [m for m in unfilled if m.split('.')[0] in touched]
+    if strict and (rep.unexpected or rep.missing):
+        partly = {p: [m for m in rep.missing if m.split('.')[0] == p] for p in dict.fromkeys(m.split('.')[0] for m in rep.missing)}
         what = ([f"unexpected keys {_listed([f'{k} ({why})' for k, why in rep.unexpected.items()], 4)}"] if rep.unexpected else []) + \
                ([f"parts filled only partly {_listed([f'{p}: missing {_patterns(v, 3)}' for p, v in partly.items()], 4)}"] if partly else [])
         raise ValueError(f"the checkpoint does not fit this model: {'; '.join(what)}; check the preset and overrides (vision_layers="
@@ -344,9 +376,9 @@ def _convert(sd: dict, renamed: int, model: MPLUG, strict: bool, fusion_built: i
                          f"{cfg.decoder_layers}), or pass strict=False to load anyway")
     return out, rep
 
-def convert_official(ckpt, model: MPLUG, strict: bool = True, fusion_built: int | None = None) -> tuple[dict, OfficialReport]:
-    "An official checkpoint (dict) in `model`'s names, and an `OfficialReport`; checks names, shapes, ties (`model` may be on 'meta')."
-    return _convert(*_unwrap(ckpt), model, strict, fusion_built)
+def convert_official(ckpt, model: MPLUG, strict: bool = True, fusion_built: int | None = None, task: str | None = None) -> tuple[dict, OfficialReport]:
+    "An official checkpoint (dict) in `model`'s names, and an `OfficialReport`; checks names, shapes, ties (`model` may be on 'meta'); `task`: the official model that saved it (default: `official_task`)."
+    return _convert(*_unwrap(ckpt), model, strict, fusion_built, task)
 
 # %% ../nbs/20_official.ipynb #ff7a1a35
 def _read(src, weights_only: bool):
@@ -355,22 +387,27 @@ def _read(src, weights_only: bool):
     p = Path(src)
     if not p.is_file(): raise FileNotFoundError(f"load_official: expected a checkpoint file at {p}; it does not exist")
     if p.suffix == '.safetensors': return load_file(str(p))
-    try: return torch.load(p, map_location='cpu', weights_only=weights_only)
+    try:                                                                           # mapped: only the tensors copied are read
+        try: return torch.load(p, map_location='cpu', weights_only=weights_only, mmap=True)
+        except RuntimeError as e:
+            if 'zipfile' not in str(e): raise
+            return torch.load(p, map_location='cpu', weights_only=weights_only)  # a file of torch < 1.6's format
     except pickle.UnpicklingError as e:
         raise ValueError(f"load_official: {p} holds more than tensors and plain containers ({str(e).splitlines()[0][:200]}); "
                          "if you trust the file, pass weights_only=False") from None
 
-def load_official(src, preset: str = 'base', image_size: int | None = None, strict: bool = True, device='cpu',
-                  weights_only: bool = True, verbose: bool = True, return_report: bool = False, **overrides):
-    "An `MPLUG` (`preset`, `overrides`) in eval mode with the weights of an official checkpoint (path or dict), at `image_size` (default: the checkpoint's)."
+def load_official(src, preset: str = 'base', task: str | None = None, image_size: int | None = None, momentum: bool = False,
+                  strict: bool = True, device='cpu', weights_only: bool = True, verbose: bool = False, return_report: bool = False, **overrides):
+    "An `MPLUG` (`preset`, `overrides`) in eval mode with the weights of an official checkpoint (path or dict) saved by `task`'s model (default: `official_task`), at `image_size` (default: the checkpoint's); built without momentum twins and queues unless `momentum` (to train on with distillation); `return_report`: (model, `OfficialReport`), `verbose`: print it."
     sd, renamed = _unwrap(_read(src, weights_only))
     _check_mplug(sd)
+    if task is not None and task not in OFFICIAL_TASKS: raise ValueError(f"load_official: task: expected one of {list(OFFICIAL_TASKS)}, got {task!r}")
     cfg = get_config(preset, **overrides)
     size = _grid(sd[POS_KEY].shape[0], POS_KEY) * cfg.patch_size if image_size is None else image_size
     queue = {'queue_size': sd['image_queue'].shape[1]} if 'image_queue' in sd and 'queue_size' not in overrides else {}
     cfg = cfg.replace(image_size=size, **queue)
-    with torch.device(device): model = MPLUG(cfg)
-    out, rep = _convert(sd, renamed, model, strict, None)
+    with torch.device(device): model = MPLUG(cfg, momentum=momentum)
+    out, rep = _convert(sd, renamed, model, strict, None, task)
     own = model.state_dict()
     with torch.no_grad():
         for k, t in out.items(): own[k].copy_(t)
