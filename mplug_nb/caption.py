@@ -13,15 +13,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import Dataset
-from .data import collate, read_image
+from .data import collate, decode_generated, read_image
 from .decoder import BertLMHeadModel, lm_labels
 from .generation import beam_search
 from .learner import pick_device
-from .finetune import Task, register_task, load_task_model
+from .finetune import Task, register_task, load_task_model, check_task_folder
 
 # %% auto #0
 __all__ = ['METRICS', 'java_missing', 'spice_missing', 'simple_tokenize', 'quiet_stderr', 'ptb_tokenize', 'caption_scores',
-           'CiderD', 'caption_length_range', 'decode_captions', 'generate_captions', 'image_refs', 'pixel_features',
+           'CiderD', 'caption_length_range', 'generate_captions', 'image_refs', 'pixel_features',
            'nearest_neighbour_captions', 'CaptionTask', 'sequence_logprobs', 'scst_loss', 'CaptionImages',
            'CaptionSCSTTask', 'load_caption_model', 'main']
 
@@ -181,14 +181,6 @@ def caption_length_range(ds, tokenizer) -> tuple[int, int]:
     n = [len(ids) - 1 for ids in tokenizer(caps)['input_ids']]
     return min(n), max(n)
 
-def decode_captions(tokenizer, ids: Tensor) -> list[str]:
-    "Generated token ids (B, T) -> captions: each cut at its first [SEP], special tokens dropped."
-    out = []
-    for row in ids.tolist():
-        if tokenizer.sep_token_id in row: row = row[:row.index(tokenizer.sep_token_id)]
-        out.append(tokenizer.decode(row, skip_special_tokens=True).strip())
-    return out
-
 def _check_images(images, who: str) -> None:
     if not isinstance(images, Tensor) or images.dim() != 4 or images.shape[1] != 3:
         got = f"a tensor of shape {tuple(images.shape)}" if isinstance(images, Tensor) else type(images).__name__
@@ -196,16 +188,13 @@ def _check_images(images, who: str) -> None:
 
 @torch.no_grad()
 def generate_captions(model, images: Tensor, tokenizer, beam_size: int = 5, min_length: int = 2, max_length: int = 48) -> list[str]:
-    "Captions of images (B, 3, H, W) by beam search over the model's visual tokens (the best hypothesis of each)."
+    "Captions of images (B, 3, H, W) by beam search over the model's visual tokens (`MPLUG.generate`, the best hypothesis of each), in eval mode."
     _check_images(images, 'generate_captions')
     was = model.training
     model.eval()
-    try:
-        v = model.encode_image(images.to(next(model.parameters()).device))        # (B, N_v, d): the memory, no fusion
-        out = beam_search(model.text_decoder, v, None, beam_size=beam_size, min_length=min_length, max_length=max_length,
-                          bos_token_id=tokenizer.cls_token_id, eos_token_id=tokenizer.sep_token_id, pad_token_id=tokenizer.pad_token_id)
+    try: return model.generate(images.to(next(model.parameters()).device), task='caption', beam_size=beam_size, min_length=min_length,
+                               max_length=max_length, tokenizer=tokenizer).text
     finally: model.train(was)
-    return decode_captions(tokenizer, out.sequences[:, 0])
 
 # %% ../nbs/14_caption.ipynb #fcf70f57
 def image_refs(ds) -> tuple[list[int], list[list[str]]]:
@@ -341,7 +330,7 @@ class CaptionSCSTTask(CaptionTask):
             out = beam_search(model.text_decoder, v.detach(), None, beam_size=K, min_length=self.min_length, max_length=self.max_length,
                               num_return=K, bos_token_id=tok.cls_token_id, eos_token_id=tok.sep_token_id, pad_token_id=tok.pad_token_id)
         seqs = out.sequences.flatten(0, 1)                                         # (B*K, T)
-        caps = [simple_tokenize(c) for c in decode_captions(tok, seqs)]
+        caps = [simple_tokenize(c) for c in decode_generated(tok, seqs)]
         reward = torch.tensor(self.cider.scores(caps, [r for r in batch['refs'] for _ in range(K)]), dtype=torch.float, device=v.device)
         logp, n = sequence_logprobs(model.text_decoder, v.repeat_interleave(K, 0), None, seqs, tok.cls_token_id, tok.sep_token_id, tok.pad_token_id)
         score = logp / ((5.0 + n) / 6.0) ** 0.6                                     # the beam's length-penalised score
@@ -355,10 +344,8 @@ def load_caption_model(ckpt, device=None) -> tuple[object, CaptionTask]:
     if not ckpt.is_dir():
         raise FileNotFoundError(f"--ckpt: expected a captioning model folder (mplug_nb_finetune --task caption --out OUT writes OUT/model), "
                                 f"got {ckpt}, which is not a folder")
-    model, task = load_task_model(ckpt, pick_device(device), task=None if (ckpt / 'task.json').is_file() else 'caption')
-    if not isinstance(task, CaptionTask):
-        raise ValueError(f"--ckpt: expected a captioning model, got {ckpt}, fine-tuned for task {task.name!r}")
-    return model, task
+    check_task_folder(ckpt, ('caption', 'caption_scst', None), 'mplug_nb_caption')
+    return load_task_model(ckpt, pick_device(device), task=None if (ckpt / 'task.json').is_file() else 'caption')
 
 def main(argv=None):
     "Console script `mplug_nb_caption`: print the caption of an image file."

@@ -23,13 +23,13 @@ from .viz import denormalize
 # %% auto #0
 __all__ = ['SPECIAL_TOKENS', 'N_RESERVED', 'RANDAUG_OPS', 'CLIP_MEAN', 'CLIP_STD', 'SHAPESWORLD_TASKS', 'SHAPESWORLD_MAX_WORDS',
            'bert_reserved_tokens', 'check_layout', 'read_vocab', 'MPLUGTokenizer', 'vocab_tokens', 'load_tokenizer',
-           'tokenize', 'corpus_words', 'train_tokenizer', 'location_token_ids', 'pre_caption', 'pre_question', 'to_rgb',
-           'load_image', 'randaug_op', 'RandomAugment', 'train_transform', 'test_transform', 'swap_left_right',
-           'flip_image_text', 'shapesworld_transform', 'read_image', 'read_json', 'iter_entries', 'seeded', 'collate',
-           'VLDataset', 'CaptionDataset', 'PretrainDataset', 'RetrievalDataset', 'answer_weights', 'VQADataset',
-           'letterbox', 'GroundingDataset', 'NLVRDataset', 'uniform_frame_indices', 'list_frames', 'VideoDatasetBase',
-           'VideoQADataset', 'VideoCaptionDataset', 'dataloader', 'sample_image', 'ImageMajor', 'image_major_collate',
-           'show_batch', 'shapesworld_dataset', 'shapesworld_texts']
+           'tokenize', 'decode_generated', 'corpus_words', 'train_tokenizer', 'location_token_ids', 'pre_caption',
+           'pre_question', 'to_rgb', 'load_image', 'randaug_op', 'RandomAugment', 'train_transform', 'test_transform',
+           'swap_left_right', 'flip_image_text', 'shapesworld_transform', 'read_image', 'read_json', 'iter_entries',
+           'seeded', 'collate', 'VLDataset', 'CaptionDataset', 'PretrainDataset', 'RetrievalDataset', 'answer_weights',
+           'VQADataset', 'letterbox', 'GroundingDataset', 'NLVRDataset', 'uniform_frame_indices', 'list_frames',
+           'VideoDatasetBase', 'VideoQADataset', 'VideoCaptionDataset', 'dataloader', 'sample_image', 'ImageMajor',
+           'image_major_collate', 'show_batch', 'shapesworld_dataset', 'shapesworld_texts']
 
 # %% ../nbs/02_data.ipynb #5baef37a
 SPECIAL_TOKENS = {'[PAD]': 0, '[UNK]': 100, '[CLS]': 101, '[SEP]': 102, '[MASK]': 103}
@@ -133,6 +133,14 @@ def tokenize(tokenizer, texts, max_length: int | None = None, truncation: bool =
         ids[b, :len(e)] = torch.tensor(e, dtype=torch.long)
         mask[b, :len(e)] = 1
     return ids, mask
+
+def decode_generated(tokenizer, ids: torch.Tensor) -> list[str]:
+    "Generated token ids (B, T) -> strings: each cut at its first [SEP], special tokens dropped."
+    out = []
+    for row in ids.tolist():
+        if tokenizer.sep_token_id in row: row = row[:row.index(tokenizer.sep_token_id)]
+        out.append(tokenizer.decode(row, skip_special_tokens=True).strip())
+    return out
 
 # %% ../nbs/02_data.ipynb #7d39289b
 def _bert_backend() -> Tokenizer:

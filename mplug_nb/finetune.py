@@ -135,11 +135,12 @@ TASK_MODELS = {'caption': 'a captioning model', 'caption_scst': 'a captioning mo
                'videoqa': 'a video QA model', 'video_retrieval': 'a video retrieval model', None: 'a pre-trained model'}
 
 def check_task_folder(path, tasks: tuple, who: str) -> None:
-    "`ValueError` naming what the model folder `path` holds unless it is a model of one of `tasks` (None: pre-trained)."
+    "`ValueError` naming what the model folder `path` holds unless it is a model of one of `tasks` (None: pre-trained) or of a task of your own registered as a subclass of one."
     saved = Path(path) / 'task.json'
     if not (Path(path) / 'model.safetensors').is_file(): return          # not a model folder: the loader says what is missing
     kind = json.loads(saved.read_text()).get('task') if saved.is_file() else None
     if kind in tasks: return
+    if kind not in TASK_MODULES and kind in TASKS and any(t in TASKS and issubclass(TASKS[kind], TASKS[t]) for t in tasks): return
     want = next(t for t in tasks if t is not None)
     raise ValueError(f"{path} holds {TASK_MODELS.get(kind, f'a {kind!r} model')}; {who} needs {TASK_MODELS[want]} "
                      f"(mplug_nb_finetune --task {want} --out OUT writes OUT/model)")

@@ -16,7 +16,7 @@ from .generation import greedy_search, allowed_tokens
 from .text import MASK_VALUE
 from .viz import denormalize
 from .learner import to_device
-from .finetune import Task, register_task, load_task_model
+from .finetune import Task, register_task, load_task_model, check_task_folder
 
 # %% auto #0
 __all__ = ['OFFICIAL_FIRST', 'FALLBACK_FIRST', 'WEIGHTINGS', 'location_tokens', 'box_to_bins', 'bins_to_box', 'cxcywh_to_xyxy',
@@ -266,13 +266,7 @@ def show_grounding(model, task: GroundingTask, ds, indices, ncols: int = 6, widt
 # %% ../nbs/17_grounding.ipynb #b7b74dee
 def load_grounding_model(ckpt, device='cpu'):
     "The fine-tuned grounding model and task in folder `ckpt`; a clear error for a missing folder or another task's model."
-    ckpt = Path(ckpt)
-    saved = ckpt / 'task.json'
-    if (ckpt / 'model.safetensors').is_file():
-        kind = json.loads(saved.read_text()).get('task') if saved.is_file() else None
-        if kind != 'grounding':
-            raise ValueError(f"load_grounding_model: expected a grounding model folder (mplug_nb_finetune --task grounding --out OUT "
-                             f"writes OUT/model), got {'a pre-trained model' if kind is None else f'a {kind!r} model'} in {ckpt}")
+    check_task_folder(ckpt, ('grounding',), 'mplug_nb_ground')
     return load_task_model(ckpt, device)
 
 @torch.no_grad()

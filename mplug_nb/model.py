@@ -17,7 +17,7 @@ from .vit import VisionTransformer
 from .text import BertEncoder, check_mask
 from .fusion import FusionModel, VisualProjection
 from .decoder import BertLMHeadModel, BertOnlyMLMHead
-from .data import SPECIAL_TOKENS
+from .data import SPECIAL_TOKENS, decode_generated
 from .generation import GenerationOutput, beam_search, sample, rank_answer
 from .losses import itc_loss, dequeue_and_enqueue, itm_negatives, itm_pairs, itm_loss, mask_tokens, distill_loss
 
@@ -209,16 +209,23 @@ OFFICIAL_DECODING = {   # the released code's decoding settings (reference 2.6, 
     'vqa': dict(task='vqa', beam_size=5, min_length=1, max_length=10),                 # vqa_mplug.py: free beam search
 }
 
+def _visual_tokens(self: MPLUG, images: Tensor | None, image_embeds: Tensor | None, who: str) -> Tensor:
+    "The visual tokens (B, N_v, d) of `images` (B, 3, H, W), or `image_embeds` when those are given instead."
+    if (images is None) == (image_embeds is None):
+        raise ValueError(f"{who}: expected either images (B, 3, H, W) or image_embeds (B, N_v, d), got {'both' if images is not None else 'neither'}")
+    return self.encode_image(images) if image_embeds is None else image_embeds
+
 @torch.no_grad()
-def generate(self: MPLUG, images: Tensor, text_ids: Tensor | None = None, text_mask: Tensor | None = None, task: str = 'caption',
-             beam_size: int = 5, min_length: int = 1, max_length: int = 10, alpha: float = 0.6, num_return_sequences: int = 1,
-             do_sample: bool = False, top_k: int = 0, top_p: float = 1.0, temperature: float = 1.0, seed: int = 0,
-             tokenizer=None) -> GenerationOutput:
-    "Captions of `images` (B, 3, H, W) or answers to their questions (`task='vqa'`): ids with the start token, scores, `text` given a tokenizer."
+def generate(self: MPLUG, images: Tensor | None = None, text_ids: Tensor | None = None, text_mask: Tensor | None = None,
+             task: str | None = None, beam_size: int = 5, min_length: int = 1, max_length: int = 10, alpha: float = 0.6,
+             num_return_sequences: int = 1, do_sample: bool = False, top_k: int = 0, top_p: float = 1.0, temperature: float = 1.0,
+             seed: int = 0, tokenizer=None, image_embeds: Tensor | None = None) -> GenerationOutput:
+    "Captions of `images` (B, 3, H, W), or answers to questions `text_ids`/`text_mask` (B, L) about them (`task`: 'caption' or 'vqa', by default 'vqa' when questions are given); `image_embeds`: their visual tokens (B, N_v, d) instead (video frames, image-major batches). Ids with the start token, scores, `text` given a tokenizer."
+    task = task or ('caption' if text_ids is None else 'vqa')
     if task not in ('caption', 'vqa'): raise ValueError(f"generate: task: expected 'caption' or 'vqa', got {task!r}")
     if task == 'vqa' and (text_ids is None or text_mask is None):
         raise ValueError("generate: task='vqa' expects the questions as text_ids and text_mask (B, L)")
-    v = self.encode_image(images)                                                      # (B, N_v, d)
+    v = _visual_tokens(self, images, image_embeds, 'generate')                         # (B, N_v, d)
     memory, mask = self.prefix_memory(v, text_ids, text_mask) if task == 'vqa' else (v, None)
     ids = dict(bos_token_id=SPECIAL_TOKENS['[CLS]'], eos_token_id=SPECIAL_TOKENS['[SEP]'], pad_token_id=self.cfg.pad_token_id)
     if do_sample:
@@ -231,15 +238,15 @@ def generate(self: MPLUG, images: Tensor, text_ids: Tensor | None = None, text_m
         if num_return_sequences == 1: out = GenerationOutput(out.sequences[:, 0], out.scores[:, 0])
     start = torch.full((*out.sequences.shape[:-1], 1), SPECIAL_TOKENS['[CLS]'], dtype=out.sequences.dtype, device=out.sequences.device)
     seqs = torch.cat([start, out.sequences], -1)                                      # the official output starts with [CLS]
-    text = None if tokenizer is None else [tokenizer.decode(s.tolist(), skip_special_tokens=True).strip() for s in seqs.view(-1, seqs.shape[-1])]
+    text = None if tokenizer is None else decode_generated(tokenizer, seqs.reshape(-1, seqs.shape[-1]))
     if text is not None and seqs.dim() == 3: text = [text[i:i + seqs.shape[1]] for i in range(0, len(text), seqs.shape[1])]
     return GenerationOutput(seqs, out.scores, text)
 
 @torch.no_grad()
-def rank_answers(self: MPLUG, images: Tensor, text_ids: Tensor, text_mask: Tensor, answer_ids: Tensor, answer_mask: Tensor,
-                 k: int = 128) -> tuple[Tensor, Tensor]:
-    "The official answer-list ranking: indices (B, k) into `answer_ids` (N, T) ('[CLS] answer [SEP]'), best first, and probabilities."
-    memory, mask = self.prefix_memory(self.encode_image(images), text_ids, text_mask)
+def rank_answers(self: MPLUG, images: Tensor | None, text_ids: Tensor, text_mask: Tensor, answer_ids: Tensor, answer_mask: Tensor,
+                 k: int = 128, image_embeds: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    "The official answer-list ranking: indices (B, k) into `answer_ids` (N, T) ('[CLS] answer [SEP]'), best first, and probabilities; `image_embeds` as in `generate`."
+    memory, mask = self.prefix_memory(_visual_tokens(self, images, image_embeds, 'rank_answers'), text_ids, text_mask)
     return rank_answer(self.text_decoder, memory, mask, answer_ids, answer_mask, k=min(k, len(answer_ids)), pad_token_id=self.cfg.pad_token_id)
 
 @torch.no_grad()

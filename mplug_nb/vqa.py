@@ -12,13 +12,11 @@ from pathlib import Path
 from .data import read_json, tokenize, read_image, shapesworld_dataset, ImageMajor
 from .shapes import statement_skeleton
 from .decoder import BertLMHeadModel, lm_labels
-from .generation import beam_search, rank_answer
 from .finetune import Task, register_task, load_task_model, check_task_folder
 
 # %% auto #0
-__all__ = ['answer_loss', 'process_punctuation', 'process_digit_article', 'normalize_answer', 'vqa_accuracy', 'decode',
-           'question_entries', 'prior_keys', 'majority_answers', 'prior_answer', 'VQATask', 'vqa_scores', 'answer',
-           'main']
+__all__ = ['answer_loss', 'process_punctuation', 'process_digit_article', 'normalize_answer', 'vqa_accuracy', 'question_entries',
+           'prior_keys', 'majority_answers', 'prior_answer', 'VQATask', 'vqa_scores', 'answer', 'main']
 
 # %% ../nbs/15_vqa.ipynb #dd4e3efe
 def answer_loss(decoder: BertLMHeadModel, memory: Tensor, memory_mask: Tensor, answer_ids: Tensor, answer_mask: Tensor,
@@ -71,10 +69,6 @@ def vqa_accuracy(pred: str, answers: list[str]) -> float:
     return sum(accs) / len(accs)
 
 # %% ../nbs/15_vqa.ipynb #a36e0faf
-def decode(tokenizer, ids: Tensor) -> list[str]:
-    "Token ids (B, T) -> strings, special tokens dropped."
-    return [tokenizer.decode(row.tolist(), skip_special_tokens=True).strip() for row in ids]
-
 def question_entries(ds) -> list[dict]:
     "The annotation entry of every sample of a VQA-style dataset (for the raw answers, question types and flags)."
     files = {}
@@ -136,13 +130,11 @@ class VQATask(Task):
     def predict(self, model, batch: dict, answers: list[str] | None = None) -> dict:
         "{'generate': beam-search answers} and, given an answer list, {'rank': its best answer} for each question."
         model.eval()
-        memory, mask = self.memory(model, batch)
-        out = beam_search(model.text_decoder, memory, mask, beam_size=self.beam_size, min_length=self.min_length,
-                          max_length=self.max_length)
-        res = {'generate': decode(self.tok, out.sequences[:, 0])}
+        v, ids, mask = self.visual_tokens(model, batch), batch['text_ids'], batch['text_mask']     # v: each image once
+        res = {'generate': model.generate(None, ids, mask, task='vqa', beam_size=self.beam_size, min_length=self.min_length,
+                                          max_length=self.max_length, tokenizer=self.tok, image_embeds=v).text}
         if answers:
-            ids, amask = self.answer_tokens(answers, memory.device)
-            top, _ = rank_answer(model.text_decoder, memory, mask, ids, amask, k=min(self.k_test, len(answers)))
+            top, _ = model.rank_answers(None, ids, mask, *self.answer_tokens(answers, v.device), k=self.k_test, image_embeds=v)
             res['rank'] = [answers[i] for i in top[:, 0].tolist()]
         return res
 
