@@ -488,7 +488,7 @@ def main(argv=None):
     "Console script `mplug_nb_bench`."
     p = argparse.ArgumentParser(prog='mplug_nb_bench', description='mplug_nb benchmarks: ratios of our time to a reference, measured side by side.')
     p.add_argument('what', nargs='?', default='all', choices=['all', 'encoders', 'generate', 'fusion', 'pretrain', 'batching', 'load', 'tta', 'gpu'],
-                   help='which benchmark (default: all of them, about 16 minutes on 2 cores)')
+                   help='which benchmark (default: all of them, about 19 minutes on 2 cores)')
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--batch', type=int, default=8)
     p.add_argument('--reps', type=int, default=10)

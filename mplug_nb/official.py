@@ -335,7 +335,7 @@ def _convert(sd: dict, renamed: int, model: MPLUG, strict: bool, fusion_built: i
     out, bad = {}, []
     for k, t in sd.items():
         kind, target = official_target(k, cfg, rep.fusion_built)
-        if kind == 'load' and not twins and _is_momentum(k): kind = 'not built'
+        if kind in ('load', 'regenerate') and not twins and _is_momentum(k): kind = 'not built'
         if kind == 'load' and target not in own: kind, target = 'unexpected', f'would be {target}, which this model lacks'
         if kind == 'load':
             exp = tuple(own[target].shape)
