@@ -399,7 +399,7 @@ def load_stats(path, preset: str, momentum: bool, threads: int = 2) -> dict:
     t = time.perf_counter()
     model = load_official(path, preset, momentum=momentum)
     s = time.perf_counter() - t
-    tensors = {t.data_ptr(): t.numel() * t.element_size() for t in model.state_dict().values()}   # tied tensors once
+    tensors = {x.data_ptr(): x.numel() * x.element_size() for x in model.state_dict().values()}   # tied tensors once
     return dict(image_size=model.cfg.image_size, momentum=momentum, load_s=s, peak_mb=peak_rss_mb(),
                 imports_mb=before, model_mb=sum(tensors.values()) / 2**20, file_mb=Path(path).stat().st_size / 2**20)
 
