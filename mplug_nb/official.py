@@ -331,7 +331,7 @@ def _convert(sd: dict, renamed: int, model: MPLUG, strict: bool, fusion_built: i
     if task is not None and task not in OFFICIAL_TASKS: raise ValueError(f"task: expected one of {list(OFFICIAL_TASKS)}, got {task!r}")
     rep = OfficialReport(task=task or official_task(sd), renamed=renamed, fusion_built=fusion_built or _fusion_built(sd))
     own = model.state_dict(keep_vars=True)
-    twins = getattr(model, 'has_momentum', True)
+    twins = model.has_momentum
     out, bad = {}, []
     for k, t in sd.items():
         kind, target = official_target(k, cfg, rep.fusion_built)
@@ -401,7 +401,6 @@ def load_official(src, preset: str = 'base', task: str | None = None, image_size
     "An `MPLUG` (`preset`, `overrides`) in eval mode with the weights of an official checkpoint (path or dict) saved by `task`'s model (default: `official_task`), at `image_size` (default: the checkpoint's); built without momentum twins and queues unless `momentum` (to train on with distillation); `return_report`: (model, `OfficialReport`), `verbose`: print it."
     sd, renamed = _unwrap(_read(src, weights_only))
     _check_mplug(sd)
-    if task is not None and task not in OFFICIAL_TASKS: raise ValueError(f"load_official: task: expected one of {list(OFFICIAL_TASKS)}, got {task!r}")
     cfg = get_config(preset, **overrides)
     size = _grid(sd[POS_KEY].shape[0], POS_KEY) * cfg.patch_size if image_size is None else image_size
     queue = {'queue_size': sd['image_queue'].shape[1]} if 'image_queue' in sd and 'queue_size' not in overrides else {}
