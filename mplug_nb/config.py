@@ -87,8 +87,8 @@ _ZERO_OK = ('pad_token_id', 'text_layers', 'decoder_layers', 'queue_size')
 _FLOAT_FIELDS = ('vision_mlp_ratio vision_layer_norm_eps vision_attention_dropout layer_norm_eps hidden_dropout '
                  'attention_dropout momentum alpha temp mlm_probability').split()
 
-def validate(c: MPLUGConfig) -> None:
-    "Raise `ValueError` (naming the field) if `c` describes no buildable model."
+def _check_fields(c: MPLUGConfig) -> None:
+    "Each field on its own: an int, a finite number or one of its choices; `ValueError` naming the field otherwise."
     for f in _INT_FIELDS:
         v = getattr(c, f)
         _check(isinstance(v, int) and not isinstance(v, bool), f, 'an int', v)
@@ -104,6 +104,11 @@ def validate(c: MPLUGConfig) -> None:
     _check(c.grounding_head in GROUNDING_HEADS, 'grounding_head', f'one of {GROUNDING_HEADS}', c.grounding_head)
     _check(c.nlvr_readout in NLVR_READOUTS, 'nlvr_readout', f'one of {NLVR_READOUTS}', c.nlvr_readout)
     _check(c.vision_stem in VISION_STEMS, 'vision_stem', f'one of {VISION_STEMS}', c.vision_stem)
+
+# %% ../nbs/00_config.ipynb #91a9eeef
+def validate(c: MPLUGConfig) -> None:
+    "Raise `ValueError` (naming the field) if `c` describes no buildable model."
+    _check_fields(c)
     _check(c.vision_stem == 'patch' or c.patch_size >= 2 and c.patch_size & (c.patch_size - 1) == 0, 'patch_size',
            "a power of two >= 2 for vision_stem='conv' (one stride-2 convolution per halving)", c.patch_size)
     objs = c.objectives if isinstance(c.pretrain_objectives, str) else None

@@ -8,6 +8,7 @@ import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 from .config import MPLUGConfig, get_config
 
 # %% auto #0
@@ -115,12 +116,14 @@ class VisionEmbeddings(nn.Module):
     def forward(self, images: torch.Tensor, interpolate_pos_encoding: bool = False) -> torch.Tensor:
         return self.embed(images, interpolate_pos_encoding)
 
-    def set_image_size(self, image_size: int) -> None:
-        "Resize the position table in place to `image_size` and update `cfg` (as the official fine-tuning does)."
-        cfg = self.cfg.replace(image_size=image_size)                             # validates the size
-        with torch.no_grad(): new = resize_pos_embed(self.pos_embed, cfg.grid_size)
-        self.pos_embed = nn.Parameter(new.contiguous(), requires_grad=self.pos_embed.requires_grad)
-        self.cfg = cfg
+# %% ../nbs/03_patch_embed.ipynb #ebf0fccb
+@patch
+def set_image_size(self: VisionEmbeddings, image_size: int) -> None:
+    "Resize the position table in place to `image_size` and update `cfg` (as the official fine-tuning does)."
+    cfg = self.cfg.replace(image_size=image_size)                             # validates the size
+    with torch.no_grad(): new = resize_pos_embed(self.pos_embed, cfg.grid_size)
+    self.pos_embed = nn.Parameter(new.contiguous(), requires_grad=self.pos_embed.requires_grad)
+    self.cfg = cfg
 
 # %% ../nbs/03_patch_embed.ipynb #f377de6a
 def sincos_pos_embed(width: int, grid: int | tuple[int, int], num_prefix_tokens: int = 1, temperature: float = 10000.) -> torch.Tensor:
