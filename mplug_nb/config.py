@@ -32,9 +32,8 @@ def _check(ok: bool, field: str, expected: str, got) -> None:
 
 # %% ../nbs/00_config.ipynb #1e266fea
 @dataclass(frozen=True)
-class MPLUGConfig:
-    "Sizes and options of an mPLUG model; validated on creation."
-    # visual encoder (ViT)
+class _VisionFields:
+    "The visual encoder (ViT) fields of `MPLUGConfig`."
     image_size: int = 384             # image_res: the side of the square input image, in pixels
     patch_size: int = 16
     in_chans: int = 3
@@ -47,7 +46,11 @@ class MPLUGConfig:
     vision_attention_dropout: float = 0.1
     vision_pos_init: str = 'random'   # the learned position table starts 'random' (official) or as 2D 'sincos' (MAE)
     vision_stem: str = 'patch'        # the patch tokens from one strided 'patch' convolution (official) or a 'conv' stem
-    # text encoder, fusion and decoder (BERT)
+
+# %% ../nbs/00_config.ipynb #193c0a85
+@dataclass(frozen=True)
+class _TextFields(_VisionFields):
+    "The BERT fields of `MPLUGConfig`: text encoder, fusion network and decoder."
     vocab_size: int = 30522
     hidden_size: int = 768
     num_attention_heads: int = 12
@@ -63,6 +66,11 @@ class MPLUGConfig:
     stride_layer: int = 3             # S: fusion layer j is connected iff j > 0 and j % S == 0
     fusion: str = 'skip'              # 'skip', 'asymmetric', 'connected' or 'two_stream'
     decoder_layers: int = 12
+
+# %% ../nbs/00_config.ipynb #b37f6e15
+@dataclass(frozen=True)
+class MPLUGConfig(_TextFields):
+    "Sizes and options of an mPLUG model; validated on creation."
     # pre-training heads
     embed_dim: int = 256              # ITC projection width
     queue_size: int = 65536           # 0: no queue, the batch is the only source of negatives
