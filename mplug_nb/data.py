@@ -496,7 +496,7 @@ def image_major_collate(groups: list[list[dict]], collate_fn) -> dict:
     return out
 
 # %% ../nbs/02_data.ipynb #00773076
-def show_batch(batch: dict, tokenizer, max_items: int = 4, width: float = 2.2, dpi: int = 50):
+def show_batch(batch: dict, tokenizer, max_items: int = 4, width: float = 2.2, dpi: int = 72):
     "Draw the first items of a collated batch: de-normalised images (frames, pairs), boxes, answers, and the tokens with their mask."
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
@@ -529,8 +529,8 @@ def show_batch(batch: dict, tokenizer, max_items: int = 4, width: float = 2.2, d
         if 'text_ids' in batch:
             ids, mask = batch['text_ids'][b], batch['text_mask'][b]
             ax2.imshow(mask[None], cmap='Greens', vmin=-0.5, vmax=1.5, aspect='auto')
-            ax2.set_xticks(range(len(ids)), tokenizer.convert_ids_to_tokens(ids.tolist()), rotation=90, fontsize=7)
-            ax2.set_yticks([]); ax2.set_xlabel('text_mask (green = 1)', fontsize=7)
+            ax2.set_xticks(range(len(ids)), tokenizer.convert_ids_to_tokens(ids.tolist()), rotation=90, fontsize=8)
+            ax2.set_yticks([]); ax2.set_xlabel('text_mask (green = 1)', fontsize=8)
         else: ax2.axis('off')
     fig.tight_layout()
     return fig
