@@ -16,7 +16,8 @@ from PIL import Image
 import torchvision.transforms.functional as TF
 from torchvision.transforms import InterpolationMode
 from .tokenizer import pre_caption, pre_question, tokenize
-from .transforms import denormalize, flip_image_text, load_image, shapesworld_transform, swap_left_right, letterbox
+from .transforms import (denormalize, flip_image_text, load_image, shapesworld_transform, swap_left_right,
+                                 letterbox)
 
 # %% auto #0
 __all__ = ['SHAPESWORLD_TASKS', 'SHAPESWORLD_MAX_WORDS', 'read_json', 'iter_entries', 'seeded', 'collate', 'VLDataset',
