@@ -339,8 +339,10 @@ def format_breakdown(res: dict) -> str:
 def bench_batching(tasks=('pretrain', 'vqa', 'caption', 'grounding'), images: int = 8, steps: int = 5, threads: int = 2,
                    preset: str = 'tiny', **overrides) -> list[dict]:
     "Texts/s of a training step of each task ('pretrain': all four objectives) on `images` images with all their texts: each image repeated per text, against image-major."
-    from mplug_nb.shapes import generate, swap_attribute
-    from mplug_nb.data import train_tokenizer, shapesworld_texts, shapesworld_dataset, ImageMajor
+    from mplug_nb.world import generate
+    from mplug_nb.annotate import swap_attribute
+    from mplug_nb.tokenizer import train_tokenizer
+    from mplug_nb.data import shapesworld_texts, shapesworld_dataset, ImageMajor
     from mplug_nb.finetune import get_task
     from mplug_nb.pretrain import PretrainLoss
     torch.set_num_threads(threads)

@@ -13,7 +13,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import Dataset
-from .data import collate, decode_generated, read_image
+from .data import collate
+from .tokenizer import decode_generated
+from .transforms import read_image
 from .decoder import BertLMHeadModel, lm_labels
 from .generation import beam_search
 from .learner import pick_device

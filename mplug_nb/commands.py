@@ -12,7 +12,7 @@ __all__ = ['COMMANDS', 'user_errors', 'error_line', 'call', 'shapes_command', 'r
            'ground_command']
 
 # %% ../nbs/91_commands.ipynb #2c83f8b2
-COMMANDS = {'mplug_nb_shapes': 'shapes:main', 'mplug_nb_run': 'run:main', 'mplug_nb_bench': 'bench:main',
+COMMANDS = {'mplug_nb_shapes': 'world:main', 'mplug_nb_run': 'run:main', 'mplug_nb_bench': 'bench:main',
             'mplug_nb_pretrain': 'pretrain:main', 'mplug_nb_finetune': 'finetune:finetune_main', 'mplug_nb_eval': 'finetune:eval_main',
             'mplug_nb_results': 'results:main', 'mplug_nb_ablation': 'ablation:main', 'mplug_nb_caption': 'caption:main',
             'mplug_nb_vqa': 'vqa:main', 'mplug_nb_ground': 'grounding:main'}

@@ -32,9 +32,8 @@ def _check(ok: bool, field: str, expected: str, got) -> None:
 
 # %% ../nbs/00_config.ipynb #1e266fea
 @dataclass(frozen=True)
-class MPLUGConfig:
-    "Sizes and options of an mPLUG model; validated on creation."
-    # visual encoder (ViT)
+class _VisionFields:
+    "The visual encoder (ViT) fields of `MPLUGConfig`."
     image_size: int = 384             # image_res: the side of the square input image, in pixels
     patch_size: int = 16
     in_chans: int = 3
@@ -47,7 +46,11 @@ class MPLUGConfig:
     vision_attention_dropout: float = 0.1
     vision_pos_init: str = 'random'   # the learned position table starts 'random' (official) or as 2D 'sincos' (MAE)
     vision_stem: str = 'patch'        # the patch tokens from one strided 'patch' convolution (official) or a 'conv' stem
-    # text encoder, fusion and decoder (BERT)
+
+# %% ../nbs/00_config.ipynb #193c0a85
+@dataclass(frozen=True)
+class _TextFields(_VisionFields):
+    "The BERT fields of `MPLUGConfig`: text encoder, fusion network and decoder."
     vocab_size: int = 30522
     hidden_size: int = 768
     num_attention_heads: int = 12
@@ -63,6 +66,11 @@ class MPLUGConfig:
     stride_layer: int = 3             # S: fusion layer j is connected iff j > 0 and j % S == 0
     fusion: str = 'skip'              # 'skip', 'asymmetric', 'connected' or 'two_stream'
     decoder_layers: int = 12
+
+# %% ../nbs/00_config.ipynb #b37f6e15
+@dataclass(frozen=True)
+class MPLUGConfig(_TextFields):
+    "Sizes and options of an mPLUG model; validated on creation."
     # pre-training heads
     embed_dim: int = 256              # ITC projection width
     queue_size: int = 65536           # 0: no queue, the batch is the only source of negatives
@@ -87,8 +95,8 @@ _ZERO_OK = ('pad_token_id', 'text_layers', 'decoder_layers', 'queue_size')
 _FLOAT_FIELDS = ('vision_mlp_ratio vision_layer_norm_eps vision_attention_dropout layer_norm_eps hidden_dropout '
                  'attention_dropout momentum alpha temp mlm_probability').split()
 
-def validate(c: MPLUGConfig) -> None:
-    "Raise `ValueError` (naming the field) if `c` describes no buildable model."
+def _check_fields(c: MPLUGConfig) -> None:
+    "Each field on its own: an int, a finite number or one of its choices; `ValueError` naming the field otherwise."
     for f in _INT_FIELDS:
         v = getattr(c, f)
         _check(isinstance(v, int) and not isinstance(v, bool), f, 'an int', v)
@@ -104,6 +112,11 @@ def validate(c: MPLUGConfig) -> None:
     _check(c.grounding_head in GROUNDING_HEADS, 'grounding_head', f'one of {GROUNDING_HEADS}', c.grounding_head)
     _check(c.nlvr_readout in NLVR_READOUTS, 'nlvr_readout', f'one of {NLVR_READOUTS}', c.nlvr_readout)
     _check(c.vision_stem in VISION_STEMS, 'vision_stem', f'one of {VISION_STEMS}', c.vision_stem)
+
+# %% ../nbs/00_config.ipynb #91a9eeef
+def validate(c: MPLUGConfig) -> None:
+    "Raise `ValueError` (naming the field) if `c` describes no buildable model."
+    _check_fields(c)
     _check(c.vision_stem == 'patch' or c.patch_size >= 2 and c.patch_size & (c.patch_size - 1) == 0, 'patch_size',
            "a power of two >= 2 for vision_stem='conv' (one stride-2 convolution per halving)", c.patch_size)
     objs = c.objectives if isinstance(c.pretrain_objectives, str) else None

@@ -10,7 +10,8 @@ import torch
 import torch.nn as nn
 from safetensors.torch import save_model, load_model
 from .config import MPLUGConfig
-from .data import load_tokenizer, shapesworld_dataset, read_json, ImageMajor
+from .tokenizer import load_tokenizer
+from .data import shapesworld_dataset, read_json, ImageMajor
 from .model import MPLUG, has_twins
 from .learner import Learner, PRECISIONS, read_metrics, pick_device, list_checkpoints
 
@@ -250,7 +251,7 @@ def runs_dir() -> Path:
 
 def experiment_world(runs=None, progress: bool = False) -> Path:
     "The 10,000-image ShapesWorld of the experiments (seed 0, 64 px), generated on first use (about 40 s) or when of another version."
-    from mplug_nb.shapes import VERSION, generate
+    from mplug_nb.world import VERSION, generate
     world = Path(runs or runs_dir()) / 'shapesworld10k'
     stats = world / 'stats.json'
     if not stats.is_file() or json.loads(stats.read_text()).get('version') != VERSION:

@@ -11,10 +11,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 from PIL import Image
-from .data import location_token_ids, load_image, letterbox, tokenize, read_json
+from .tokenizer import location_token_ids, tokenize
+from .transforms import load_image, letterbox
+from .data import read_json
 from .generation import greedy_search, allowed_tokens
 from .text import MASK_VALUE
-from .viz import denormalize
+from .transforms import denormalize
 from .learner import to_device
 from .finetune import Task, register_task, load_task_model, check_task_folder
 

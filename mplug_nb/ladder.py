@@ -12,8 +12,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 from .config import MPLUGConfig, OBJECTIVES, get_config
-from .shapes import SHAPES, COLOURS, CATEGORIES
-from .data import shapesworld_dataset, shapesworld_texts, shapesworld_transform, train_tokenizer, tokenize, load_image, read_json
+from .scenes import SHAPES, COLOURS
+from .annotate import CATEGORIES
+from .data import shapesworld_dataset, shapesworld_texts, read_json
+from .transforms import shapesworld_transform, load_image
+from .tokenizer import train_tokenizer, tokenize
 from .model import MPLUG
 from .generation import rank_answer
 from .learner import cosine_lr, pick_precision

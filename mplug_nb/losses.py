@@ -162,7 +162,7 @@ def prefix_split(text: str, rng: random.Random) -> tuple[str, str]:
 # %% ../nbs/09_losses.ipynb #59a694db
 def prefix_lm_inputs(tokenizer, texts: list[str], rng: random.Random, max_length: int = 20) -> dict:
     "Prefix ids/mask (B, Lp) for the encoder, target ids/mask (B, Lt) = rest + ' [SEP]' for the decoder, and labels (B, Lt)."
-    from mplug_nb.data import tokenize
+    from mplug_nb.tokenizer import tokenize
     prefixes, rests = zip(*(prefix_split(t, rng) for t in texts))
     prefix_ids, prefix_mask = tokenize(tokenizer, list(prefixes), max_length, truncation=True)
     target_ids, target_mask = tokenize(tokenizer, [r + ' ' + tokenizer.sep_token for r in rests], max_length, truncation=True)

@@ -17,7 +17,7 @@ from .vit import VisionTransformer
 from .text import BertEncoder, check_mask
 from .fusion import FusionModel, VisualProjection
 from .decoder import BertLMHeadModel, BertOnlyMLMHead
-from .data import SPECIAL_TOKENS, decode_generated
+from .tokenizer import SPECIAL_TOKENS, decode_generated
 from .generation import GenerationOutput, beam_search, sample, rank_answer
 from .losses import itc_loss, dequeue_and_enqueue, itm_negatives, itm_pairs, itm_loss, mask_tokens, distill_loss
 

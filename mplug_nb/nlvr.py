@@ -9,9 +9,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
-from .shapes import STATEMENT_KINDS, statement_kind
+from .annotate import STATEMENT_KINDS, statement_kind
 from .learner import to_device
-from .viz import denormalize
+from .transforms import denormalize
 from .finetune import Task, register_task
 
 # %% auto #0

@@ -15,7 +15,7 @@ from .config import MPLUGConfig, get_config
 from .patch_embed import resize_pos_embed
 from .vit import convert_clip_visual
 from .text import minilm_dir
-from .data import MPLUGTokenizer, load_tokenizer
+from .tokenizer import MPLUGTokenizer, load_tokenizer
 from .model import MPLUG, MOMENTUM_PARTS
 
 # %% auto #0

@@ -8,6 +8,7 @@ import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 from .config import MPLUGConfig, get_config
 
 # %% auto #0
@@ -90,12 +91,6 @@ class VisionEmbeddings(nn.Module):
         if cfg.vision_pos_init == 'sincos':                                       # still learned, but knows the grid from step 0
             with torch.no_grad(): self.pos_embed.copy_(sincos_pos_embed(d, cfg.grid_size))
 
-    @property
-    def pos_grid(self) -> tuple[int, int]:
-        "The patch grid of the position table."
-        g = math.isqrt(self.pos_embed.shape[1] - 1)
-        return (g, g)
-
     def embed(self, images: torch.Tensor, interpolate_pos_encoding: bool = False) -> torch.Tensor:
         "Tokens z_0 (B, 1 + gh*gw, d); `interpolate_pos_encoding` resizes the position grid to the images."
         grid = check_images(images, self.cfg.in_chans, self.cfg.patch_size)
@@ -115,12 +110,20 @@ class VisionEmbeddings(nn.Module):
     def forward(self, images: torch.Tensor, interpolate_pos_encoding: bool = False) -> torch.Tensor:
         return self.embed(images, interpolate_pos_encoding)
 
-    def set_image_size(self, image_size: int) -> None:
-        "Resize the position table in place to `image_size` and update `cfg` (as the official fine-tuning does)."
-        cfg = self.cfg.replace(image_size=image_size)                             # validates the size
-        with torch.no_grad(): new = resize_pos_embed(self.pos_embed, cfg.grid_size)
-        self.pos_embed = nn.Parameter(new.contiguous(), requires_grad=self.pos_embed.requires_grad)
-        self.cfg = cfg
+# %% ../nbs/03_patch_embed.ipynb #ebf0fccb
+@patch(as_prop=True)
+def pos_grid(self: VisionEmbeddings) -> tuple[int, int]:
+    "The patch grid of the position table."
+    g = math.isqrt(self.pos_embed.shape[1] - 1)
+    return (g, g)
+
+@patch
+def set_image_size(self: VisionEmbeddings, image_size: int) -> None:
+    "Resize the position table in place to `image_size` and update `cfg` (as the official fine-tuning does)."
+    cfg = self.cfg.replace(image_size=image_size)                             # validates the size
+    with torch.no_grad(): new = resize_pos_embed(self.pos_embed, cfg.grid_size)
+    self.pos_embed = nn.Parameter(new.contiguous(), requires_grad=self.pos_embed.requires_grad)
+    self.cfg = cfg
 
 # %% ../nbs/03_patch_embed.ipynb #f377de6a
 def sincos_pos_embed(width: int, grid: int | tuple[int, int], num_prefix_tokens: int = 1, temperature: float = 10000.) -> torch.Tensor:

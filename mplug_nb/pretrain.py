@@ -10,9 +10,11 @@ from pathlib import Path
 import torch
 from torch import Tensor
 from .config import get_config
-from .data import shapesworld_dataset, shapesworld_texts, train_tokenizer, load_tokenizer, tokenize, SPECIAL_TOKENS, ImageMajor
+from .data import shapesworld_dataset, shapesworld_texts, ImageMajor
+from .tokenizer import train_tokenizer, load_tokenizer, tokenize, SPECIAL_TOKENS
 from .losses import prefix_lm_inputs
-from .shapes import swap_attribute, COLOURS, SHAPES
+from .annotate import swap_attribute
+from .scenes import COLOURS, SHAPES
 from .model import MPLUG
 from .learner import Learner, PRECISIONS, get_rank, mix_seed, read_metrics, plot_metrics, list_checkpoints
 

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import torch
 from torch import Tensor
-from .data import tokenize
+from .tokenizer import tokenize
 from .losses import itc_loss, dequeue_and_enqueue, itm_negatives, itm_pairs, itm_loss
 from .pretrain import recall_at_k
 from .finetune import Task, register_task

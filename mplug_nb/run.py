@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse, json, time
 from pathlib import Path
 import torch
-from .data import tokenize
+from .tokenizer import tokenize
 from .learner import read_metrics, plot_metrics
 from .finetune import BUDGETS, EXPERIMENTS, run_experiment, experiment_world, experiment_pretrained, load_run
 from .results import results_table, read_results
@@ -75,7 +75,7 @@ def _loss_figure(out: Path, budget: str, tasks):
 def vqa_attention_figure(model, task, ds, i: int = 0):
     "A test image, its question, the model's answer and the truth, and each fusion layer's text-to-image attention."
     from mplug_nb.fusion import text_to_image, show_text_to_image
-    from mplug_nb.viz import denormalize
+    from mplug_nb.transforms import denormalize
     from mplug_nb.vqa import question_entries
     model.eval()
     item = ds[i]

@@ -10,7 +10,8 @@ import torch
 from torch import nn, Tensor
 
 # %% auto #0
-__all__ = ['check_int', 'check_float', 'check_shape', 'atomic_write', 'hf_offline', 'scramble']
+__all__ = ['check_int', 'check_float', 'check_shape', 'atomic_write', 'hf_offline', 'scramble', 'listed', 'load_checked',
+           'fixture_scene', 'image_fixture']
 
 # %% ../nbs/00a_testing.ipynb #ff0de661
 def check_int(v, name: str, lo: int = 0, none: bool = False):
@@ -66,3 +67,49 @@ def scramble(m: nn.Module, seed: int = 0, std: float = 0.2) -> nn.Module:
     with torch.no_grad():
         for p in m.parameters(): p.copy_(torch.randn(p.shape, generator=g) * std)
     return m
+
+# %% ../nbs/00a_testing.ipynb #a09cbfa3
+def listed(items, n: int = 8) -> str:
+    "The first `n` of `items`, and how many more there are."
+    items = list(items)
+    return f"{items[:n]}" + (f" (+{len(items) - n} more)" if len(items) > n else '')
+
+def load_checked(model: nn.Module, state_dict: dict, ignore: tuple[str, ...] = ()) -> nn.Module:
+    "Copy `state_dict` into `model` after checking keys and shapes (keys containing an `ignore` string are dropped)."
+    sd = {k: v for k, v in state_dict.items() if not any(s in k for s in ignore)}
+    own = model.state_dict()
+    missing, unexpected = sorted(set(own) - set(sd)), sorted(set(sd) - set(own))
+    shapes = [f"{k}: expected {tuple(own[k].shape)}, got {tuple(sd[k].shape)}" for k in sorted(set(own) & set(sd))
+              if own[k].shape != sd[k].shape]
+    if missing or unexpected or shapes:
+        raise ValueError(f"load_checked into {type(model).__name__}: missing keys {listed(missing)}; "
+                         f"unexpected keys {listed(unexpected)}; shape mismatches {listed(shapes)}")
+    with torch.no_grad():
+        for k, v in own.items(): v.copy_(sd[k])
+    return model
+
+# %% ../nbs/00a_testing.ipynb #36d41a66
+def fixture_scene(size: tuple, shapes: list, bg='white'):
+    "An RGB test image of `size` (w, h); `shapes` is a list of (kind 'circle' or 'square', colour, (x0, y0, x1, y1))."
+    from PIL import Image, ImageDraw
+    im = Image.new('RGB', size, bg); d = ImageDraw.Draw(im)
+    for kind, colour, box in shapes: (d.ellipse if kind == 'circle' else d.rectangle)(box, fill=colour)
+    return im
+
+def image_fixture(root) -> Path:
+    "Write the test images into `root`/images (rgb, grey, rgba, palette, grey16 .png, photo.jpg, broken and truncated .png); return `root`."
+    import numpy as np
+    from PIL import Image, ImageDraw
+    scene = fixture_scene
+    root = Path(root); (root/'images').mkdir(parents=True, exist_ok=True)
+    scene((48, 40), [('circle', 'red', (3, 12, 19, 28)), ('square', 'blue', (28, 10, 44, 26))]).save(root/'images/rgb.png')
+    scene((33, 21), [('square', 'black', (2, 2, 12, 12))], bg='#c0c0c0').convert('L').save(root/'images/grey.png')
+    rgba = Image.new('RGBA', (40, 48), (0, 0, 0, 0)); ImageDraw.Draw(rgba).ellipse((8, 8, 32, 32), fill=(0, 160, 0, 255))
+    rgba.save(root/'images/rgba.png')
+    pal = scene((30, 30), [('circle', 'yellow', (5, 5, 25, 25))], bg='black').convert('P')
+    pal.info['transparency'] = pal.getpixel((0, 0)); pal.save(root/'images/palette.png', transparency=pal.getpixel((0, 0)))
+    Image.fromarray(np.full((10, 12), 40000, dtype=np.uint16)).save(root/'images/grey16.png')
+    scene((50, 30), [('square', 'green', (30, 5, 45, 25))]).save(root/'images/photo.jpg', quality=95)
+    (root/'images/broken.png').write_bytes(b'this is not a png')
+    (root/'images/truncated.png').write_bytes((root/'images/rgb.png').read_bytes()[:200])
+    return root

@@ -13,7 +13,8 @@ from torch import nn, Tensor
 from torch.utils.checkpoint import checkpoint
 from fastcore.basics import patch
 from .config import MPLUGConfig, get_config
-from .vit import attend, load_checked
+from .testing import load_checked
+from .attention import attend
 
 # %% auto #0
 __all__ = ['INIT_STD', 'MASK_VALUE', 'HF_IGNORED', 'hf_config', 'config_from_hf', 'init_bert_weights', 'check_mask',

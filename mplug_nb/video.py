@@ -10,7 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import Dataset
-from .data import shapesworld_dataset, pre_caption, VideoCaptionDataset, SHAPESWORLD_MAX_WORDS
+from .data import shapesworld_dataset, VideoCaptionDataset, SHAPESWORLD_MAX_WORDS
+from .tokenizer import pre_caption
 from .model import MPLUG
 from .finetune import register_task, load_task_model, get_task
 from .vqa import VQATask, vqa_scores, question_entries

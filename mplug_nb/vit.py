@@ -9,41 +9,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from .config import MPLUGConfig, get_config
+from .testing import load_checked
+from .attention import attend
 from fastcore.basics import patch
 from .patch_embed import VisionEmbeddings, resize_pos_embed
 
 # %% auto #0
-__all__ = ['additive_mask', 'attend', 'split_heads', 'merge_heads', 'Attention', 'QuickGELU', 'Mlp', 'Block', 'VisionTransformer',
-           'load_checked', 'timm_vision_config', 'convert_clip_visual']
-
-# %% ../nbs/04_vit.ipynb #7007434a
-def additive_mask(mask: torch.Tensor | None, B: int, H: int, Nq: int, Nk: int, dtype=torch.float32) -> torch.Tensor | None:
-    "A float mask broadcastable to (B, H, Nq, Nk) from a keep mask (B, Nk) or a bool/additive 4D mask."
-    if mask is None: return None
-    ok4 = mask.dim() == 4 and all(m in (1, n) for m, n in zip(mask.shape, (B, H, Nq, Nk)))
-    if not (ok4 or (mask.dim() == 2 and tuple(mask.shape) == (B, Nk))):
-        raise ValueError(f"attention mask: expected (B, Nk) = {(B, Nk)} or a shape broadcastable to (B, H, Nq, Nk) = "
-                         f"{(B, H, Nq, Nk)}, got {tuple(mask.shape)}")
-    if mask.dim() == 4 and mask.dtype != torch.bool: return mask.to(dtype)          # already additive
-    keep = mask.bool() if mask.dim() == 4 else mask.bool()[:, None, None, :]         # (B|1, H|1, Nq|1, Nk)
-    return torch.zeros(keep.shape, dtype=dtype, device=mask.device).masked_fill(~keep, torch.finfo(dtype).min)
-
-# %% ../nbs/04_vit.ipynb #d4d77728
-def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None, dropout_p: float = 0.,
-           output_attentions: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
-    "Scaled dot-product attention of q (B, H, Nq, hd) over k, v (B, H, Nk, hd): output, and probabilities if asked."
-    B, H, Nq, hd = q.shape
-    if not output_attentions and q.device.type == 'cpu' and q.dtype == torch.bfloat16:
-        with torch.autocast('cpu', enabled=False):                                 # the CPU's fused bf16 backward is
-            out, _ = attend(q.float(), k.float(), v.float(), mask, dropout_p)      # ~13x slower: attend in fp32
-        return out.to(q.dtype), None
-    m = additive_mask(mask, B, H, Nq, k.shape[-2], q.dtype)                        # (B|1, H|1, Nq|1, Nk) or None
-    if not output_attentions:
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=m, dropout_p=dropout_p), None
-    scores = (q * hd ** -0.5) @ k.transpose(-2, -1)                               # (B, H, Nq, Nk)
-    if m is not None: scores = scores + m
-    probs = scores.float().softmax(-1).to(q.dtype)                                 # (B, H, Nq, Nk)
-    return F.dropout(probs, dropout_p) @ v, probs                                  # (B, H, Nq, hd)
+__all__ = ['split_heads', 'merge_heads', 'Attention', 'QuickGELU', 'Mlp', 'Block', 'VisionTransformer', 'timm_vision_config',
+           'convert_clip_visual']
 
 # %% ../nbs/04_vit.ipynb #bc243b0d
 def split_heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:
@@ -133,25 +106,6 @@ class VisionTransformer(VisionEmbeddings):
             if output_attentions: attentions.append(probs)
         x = self.norm(x)
         return (x, attentions) if output_attentions else x
-
-# %% ../nbs/04_vit.ipynb #4bb7e7af
-def _listed(items: list, n: int = 8) -> str:
-    "The first `n` of `items`, and how many more there are."
-    return f"{items[:n]}" + (f" (+{len(items) - n} more)" if len(items) > n else '')
-
-def load_checked(model: nn.Module, state_dict: dict, ignore: tuple[str, ...] = ()) -> nn.Module:
-    "Copy `state_dict` into `model` after checking keys and shapes (keys containing an `ignore` string are dropped)."
-    sd = {k: v for k, v in state_dict.items() if not any(s in k for s in ignore)}
-    own = model.state_dict()
-    missing, unexpected = sorted(set(own) - set(sd)), sorted(set(sd) - set(own))
-    shapes = [f"{k}: expected {tuple(own[k].shape)}, got {tuple(sd[k].shape)}" for k in sorted(set(own) & set(sd))
-              if own[k].shape != sd[k].shape]
-    if missing or unexpected or shapes:
-        raise ValueError(f"load_checked into {type(model).__name__}: missing keys {_listed(missing)}; "
-                         f"unexpected keys {_listed(unexpected)}; shape mismatches {_listed(shapes)}")
-    with torch.no_grad():
-        for k, v in own.items(): v.copy_(sd[k])
-    return model
 
 # %% ../nbs/04_vit.ipynb #176ea178
 def _is(m, name: str) -> bool: return type(m).__name__ == name

@@ -12,21 +12,11 @@ import torch.nn.functional as F
 import matplotlib.pyplot as plt
 from matplotlib import colormaps
 import ipywidgets as widgets
-from timm.data import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
 
 # %% auto #0
-__all__ = ['denormalize', 'as_rgb', 'query_attention', 'to_grid', 'upsample_map', 'colorize', 'overlay', 'show_image',
-           'show_attention', 'stack_attentions', 'show_heads', 'attention_rollout', 'explorer_frame',
-           'attention_explorer', 'patch_mosaic', 'pos_similarity', 'show_pos_similarity']
-
-# %% ../nbs/02a_viz.ipynb #689d69b8
-def denormalize(x: torch.Tensor, mean: Sequence[float] = OPENAI_CLIP_MEAN, std: Sequence[float] = OPENAI_CLIP_STD) -> torch.Tensor:
-    "Undo channel normalisation of `x` (..., C, H, W) and clamp to [0, 1] for display."
-    if x.dim() < 3 or x.shape[-3] != len(mean):
-        raise ValueError(f"denormalize: expected a tensor (..., {len(mean)}, H, W), got shape {tuple(x.shape)}")
-    m = torch.as_tensor(mean, dtype=x.dtype, device=x.device)[:, None, None]  # (C, 1, 1)
-    s = torch.as_tensor(std, dtype=x.dtype, device=x.device)[:, None, None]
-    return (x * s + m).clamp(0, 1)
+__all__ = ['as_rgb', 'query_attention', 'to_grid', 'upsample_map', 'colorize', 'overlay', 'show_image', 'show_attention',
+           'stack_attentions', 'show_heads', 'attention_rollout', 'explorer_frame', 'attention_explorer',
+           'patch_mosaic', 'pos_similarity', 'show_pos_similarity']
 
 # %% ../nbs/02a_viz.ipynb #aa0a554d
 def as_rgb(img) -> np.ndarray:

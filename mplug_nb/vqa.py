@@ -9,8 +9,10 @@ from collections import Counter, defaultdict
 import torch
 from torch import Tensor
 from pathlib import Path
-from .data import read_json, tokenize, read_image, shapesworld_dataset, ImageMajor
-from .shapes import statement_skeleton
+from .data import read_json, shapesworld_dataset, ImageMajor
+from .tokenizer import tokenize
+from .transforms import read_image
+from .annotate import statement_skeleton
 from .decoder import BertLMHeadModel, lm_labels
 from .finetune import Task, register_task, load_task_model, check_task_folder
 

@@ -12,7 +12,7 @@ def place(tmp_path_factory):
     "A folder with an image, a corrupt image, a VQA model, a captioning model, a pre-trained model and a garbage model."
     import torch
     from mplug_nb.config import get_config
-    from mplug_nb.data import train_tokenizer
+    from mplug_nb.tokenizer import train_tokenizer
     from mplug_nb.model import MPLUG
     from mplug_nb.finetune import get_task, save_task_model
     d = tmp_path_factory.mktemp('commands')

@@ -8,7 +8,7 @@ import subprocess, sys
 
 SCRIPT = r'''
 import hashlib
-from mplug_nb.data import train_tokenizer, vocab_tokens
+from mplug_nb.tokenizer import train_tokenizer, vocab_tokens
 words = "a the red green blue yellow circle square triangle cross is left right of above below what color shape how many".split()
 texts = [" ".join(words[(7 * k + 3 * j) % len(words)] for j in range(9)) + "?" for k in range(200)] + ["two [SEP]", "Three shapes."]
 print(hashlib.sha256("\n".join(vocab_tokens(train_tokenizer(texts, 300))).encode()).hexdigest())

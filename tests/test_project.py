@@ -70,7 +70,7 @@ SCRIPTS = ('mplug_nb_shapes', 'mplug_nb_run', 'mplug_nb_bench', 'mplug_nb_pretra
            'mplug_nb_results', 'mplug_nb_ablation', 'mplug_nb_caption', 'mplug_nb_vqa', 'mplug_nb_ground')
 
 def test_installed_package_imports_and_scripts(tmp_path):
-    code = ('import mplug_nb; from mplug_nb.shapes import *; from mplug_nb.data import *; from mplug_nb.model import *; '
+    code = ('import mplug_nb; from mplug_nb.world import *; from mplug_nb.data import *; from mplug_nb.model import *; '
             'from mplug_nb.generation import *; from mplug_nb.learner import *; from mplug_nb.pretrain import *; print(mplug_nb.__version__)')
     r = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr

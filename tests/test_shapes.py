@@ -1,8 +1,10 @@
-"ShapesWorld as installed (mplug_nb.shapes and the mplug_nb_shapes console script): what the notebook tests, run on the exported module."
+"ShapesWorld as installed (mplug_nb.world and the mplug_nb_shapes console script): what the notebook tests, run on the exported module."
 import json, shutil, subprocess, sys
 from pathlib import Path
 import pytest
-from mplug_nb.shapes import generate, parse_description, ANSWER_TYPES, SPLITS, HELD_OUT
+from mplug_nb.world import generate
+from mplug_nb.annotate import parse_description, ANSWER_TYPES
+from mplug_nb.scenes import SPLITS, HELD_OUT
 
 def tree(root: Path) -> dict:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob('*')) if p.is_file()}
@@ -17,14 +19,14 @@ def test_same_seed_same_bytes_whatever_the_workers(tmp_path):
 
 def test_console_script(tmp_path):
     exe = Path(sys.executable).with_name('mplug_nb_shapes')
-    cmd = [str(exe)] if exe.exists() else [sys.executable, '-c', 'from mplug_nb.shapes import main; main()']
+    cmd = [str(exe)] if exe.exists() else [sys.executable, '-c', 'from mplug_nb.world import main; main()']
     r = subprocess.run(cmd + ['--out', str(tmp_path/'sw'), '--n_images', '30', '--n_videos', '3', '--workers', '2'],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert 'VQA answer balance' in r.stdout and 'retrieval ceiling' in r.stdout and 'wrote' in r.stdout
     assert json.loads((tmp_path/'sw'/'stats.json').read_text())['n_images'] == 30
     r = subprocess.run(cmd + ['--out', str(tmp_path/'sw'), '--n_images', '2'], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 2 and 'n_images expected an int >= 3, got 2' in r.stderr
+    assert r.returncode == 2 and 'n_images: expected an int >= 3, got 2' in r.stderr
 
 def test_balance_and_unique_retrieval(tmp_path):
     s = generate(tmp_path/'sw', n_images=1500, n_videos=60, seed=2)

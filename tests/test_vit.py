@@ -11,7 +11,8 @@ from timm.layers import QuickGELU as TimmQuickGELU
 from mplug_nb.config import get_config
 from mplug_nb.patch_embed import VisionEmbeddings, resize_pos_embed
 from mplug_nb.viz import attention_rollout
-from mplug_nb.vit import Attention, VisionTransformer, convert_clip_visual, load_checked
+from mplug_nb.vit import Attention, VisionTransformer, convert_clip_visual
+from mplug_nb.testing import load_checked
 
 
 def test_from_timm_matches_forward_features():
