@@ -8,7 +8,7 @@ import random
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from .learner import concat_all_gather
+from .dist import concat_all_gather
 
 # %% auto #0
 __all__ = ['itc_targets', 'itc_loss', 'dequeue_and_enqueue', 'itm_negatives', 'itm_pairs', 'itm_loss', 'mask_tokens',
