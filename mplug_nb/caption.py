@@ -13,9 +13,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import Dataset
-from .data import collate, decode_generated, read_image
+from .data import collate, read_image
 from .decoder import BertLMHeadModel, lm_labels
-from .generation import beam_search
+from .generation import beam_search, decode_generated
 from .learner import pick_device
 from .finetune import Task, register_task, load_task_model, check_task_folder
 

@@ -208,6 +208,23 @@ def read_metrics(path) -> list[dict]:
     "The records of a `metrics.jsonl` file."
     return [json.loads(l) for l in Path(path).read_text().splitlines() if l.strip()]
 
+# %% ../nbs/11_learner.ipynb #0c77378a
+def _check_learner_inputs(model, data, loss_fn, schedule, progress, batch_size, collate_fn, num_workers):
+    "Check what `Learner` is given; a DataLoader gives its dataset, and its batch size, collate function and workers where none are passed."
+    if progress not in (True, False, 'lines'): raise ValueError(f"Learner: progress: expected True (a notebook bar), False or 'lines' (a text bar), got {progress!r}")
+    if not isinstance(model, nn.Module): raise ValueError(f"Learner: model: expected an nn.Module, got {type(model).__name__}")
+    if loss_fn is not None and not callable(loss_fn): raise ValueError(f"Learner: loss_fn: expected a callable (model, batch, step) -> dict, got {loss_fn!r}")
+    if schedule is not None and not callable(schedule): raise ValueError(f"Learner: schedule: expected None or a callable (step, base_lr) -> lr, got {schedule!r}")
+    if isinstance(data, DataLoader):
+        if data.batch_size is None: raise ValueError("Learner: data: expected a DataLoader with a batch_size (not a custom batch_sampler), got batch_size=None")
+        batch_size = batch_size or data.batch_size
+        collate_fn = collate_fn or data.collate_fn
+        num_workers = data.num_workers if num_workers == 0 else num_workers
+        data = data.dataset
+    if not (hasattr(data, '__getitem__') and hasattr(data, '__len__')):
+        raise ValueError(f"Learner: data: expected a map-style Dataset or a DataLoader, got {type(data).__name__}")
+    return data, batch_size, collate_fn, num_workers
+
 # %% ../nbs/11_learner.ipynb #bbbabf9d
 class Learner:
     "Train `model` on `data` with `loss_fn`: official AdamW groups and schedule, accumulation, AMP, DDP, exact resumption."
@@ -218,18 +235,7 @@ class Learner:
                  accum: int = 1, clip: float | None = None, precision: str = 'auto', device=None,
                  grad_checkpointing: bool = False, out=None, save_every: int | None = None, keep: int = 2,
                  seed: int = 0, progress: bool | str = True, find_unused_parameters: bool = True):
-        if progress not in (True, False, 'lines'): raise ValueError(f"Learner: progress: expected True (a notebook bar), False or 'lines' (a text bar), got {progress!r}")
-        if not isinstance(model, nn.Module): raise ValueError(f"Learner: model: expected an nn.Module, got {type(model).__name__}")
-        if loss_fn is not None and not callable(loss_fn): raise ValueError(f"Learner: loss_fn: expected a callable (model, batch, step) -> dict, got {loss_fn!r}")
-        if schedule is not None and not callable(schedule): raise ValueError(f"Learner: schedule: expected None or a callable (step, base_lr) -> lr, got {schedule!r}")
-        if isinstance(data, DataLoader):
-            if data.batch_size is None: raise ValueError("Learner: data: expected a DataLoader with a batch_size (not a custom batch_sampler), got batch_size=None")
-            batch_size = batch_size or data.batch_size
-            collate_fn = collate_fn or data.collate_fn
-            num_workers = data.num_workers if num_workers == 0 else num_workers
-            data = data.dataset
-        if not (hasattr(data, '__getitem__') and hasattr(data, '__len__')):
-            raise ValueError(f"Learner: data: expected a map-style Dataset or a DataLoader, got {type(data).__name__}")
+        data, batch_size, collate_fn, num_workers = _check_learner_inputs(model, data, loss_fn, schedule, progress, batch_size, collate_fn, num_workers)
         self.batch_size, self.num_workers = check_int(batch_size, 'Learner: batch_size', 1), check_int(num_workers, 'Learner: num_workers', 0)
         self.max_steps, self.warmup_steps = check_int(max_steps, 'Learner: max_steps', 1), check_int(warmup_steps, 'Learner: warmup_steps', 0)
         self.accum, self.keep = check_int(accum, 'Learner: accum', 1), check_int(keep, 'Learner: keep', 1)
@@ -252,41 +258,50 @@ class Learner:
             warnings.warn(f"Learner: model tensors {lost} are plain attributes, not parameters or buffers: checkpoints will not hold them")
         self.model = model.to(self.device)
         if grad_checkpointing: self._grad_checkpointing(model)
-        groups = param_groups(model, self.lr, self.lr_visual, self.weight_decay, visual_prefix, tuple(no_decay))
-        if not groups: raise ValueError("Learner: model: expected parameters that require grad, got none")
-        self.params = [p for g in groups for p in g['params']]
-        self.opt = torch.optim.AdamW(groups, lr=self.lr)
-        sched = self.schedule or (lambda s, b: cosine_lr(s, b, self.max_steps, self.warmup_steps, self.warmup_lr, self.min_lr))
-        self.sched = torch.optim.lr_scheduler.LambdaLR(
-            self.opt, [lambda s, b=g['lr']: sched(s, b) / b if b > 0 else 0. for g in groups])
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == 'fp16')
+        self._build_optimizer(model, visual_prefix, tuple(no_decay))
         self.sampler = ResumableSampler(len(data), self.batch_size, self.seed, self.rank, self.world_size)
         self.dmodel = (DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == 'cuda' else None,
                                                find_unused_parameters=find_unused_parameters) if self.ddp else model)
         self.step, self.epoch, self.pos, self.history = 0, 0, 0, []
 
-    def _grad_checkpointing(self, model):
-        "Turn on activation checkpointing: `model.set_grad_checkpointing(True)`, else every `gradient_checkpointing` flag."
-        if hasattr(model, 'set_grad_checkpointing'): model.set_grad_checkpointing(True); return
-        flagged = [m for m in model.modules() if isinstance(getattr(m, 'gradient_checkpointing', None), bool)]
-        if not flagged: raise ValueError("Learner: grad_checkpointing: expected a model with set_grad_checkpointing() or modules with a "
-                                         "gradient_checkpointing flag, got neither")
-        for m in flagged: m.gradient_checkpointing = True
+# %% ../nbs/11_learner.ipynb #5df0bf5d
+@patch
+def _build_optimizer(self: Learner, model: nn.Module, visual_prefix: str | None, no_decay: tuple):
+    "AdamW over the official parameter groups, the per-group LR schedule (`schedule`, or warm-up + cosine) and the grad scaler."
+    groups = param_groups(model, self.lr, self.lr_visual, self.weight_decay, visual_prefix, tuple(no_decay))
+    if not groups: raise ValueError("Learner: model: expected parameters that require grad, got none")
+    self.params = [p for g in groups for p in g['params']]
+    self.opt = torch.optim.AdamW(groups, lr=self.lr)
+    sched = self.schedule or (lambda s, b: cosine_lr(s, b, self.max_steps, self.warmup_steps, self.warmup_lr, self.min_lr))
+    self.sched = torch.optim.lr_scheduler.LambdaLR(
+        self.opt, [lambda s, b=g['lr']: sched(s, b) / b if b > 0 else 0. for g in groups])
+    self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == 'fp16')
 
-    @property
-    def config(self) -> dict:
-        "The run's settings, as saved in every checkpoint and in `out/config.json`."
-        return dict(lr=self.lr, lr_visual=self.lr_visual, weight_decay=self.weight_decay, max_steps=self.max_steps,
-                    warmup_steps=self.warmup_steps, warmup_lr=self.warmup_lr, min_lr=self.min_lr,
-                    schedule=getattr(self.schedule, '__name__', 'cosine') if self.schedule else 'cosine',
-                    batch_size=self.batch_size, world_size=self.world_size, accum=self.accum, clip=self.clip,
-                    precision=self.precision, device=str(self.device), seed=self.seed, save_every=self.save_every, keep=self.keep,
-                    dataset_len=len(self.dataset))
+# %% ../nbs/11_learner.ipynb #e9880109
+@patch
+def _grad_checkpointing(self: Learner, model):
+    "Turn on activation checkpointing: `model.set_grad_checkpointing(True)`, else every `gradient_checkpointing` flag."
+    if hasattr(model, 'set_grad_checkpointing'): model.set_grad_checkpointing(True); return
+    flagged = [m for m in model.modules() if isinstance(getattr(m, 'gradient_checkpointing', None), bool)]
+    if not flagged: raise ValueError("Learner: grad_checkpointing: expected a model with set_grad_checkpointing() or modules with a "
+                                     "gradient_checkpointing flag, got neither")
+    for m in flagged: m.gradient_checkpointing = True
 
-    def autocast(self):
-        "The autocast context of this run's precision (nothing for fp32)."
-        if self.precision == 'fp32': return nullcontext()
-        return torch.autocast(self.device.type, dtype=torch.bfloat16 if self.precision == 'bf16' else torch.float16)
+@patch(as_prop=True)
+def config(self: Learner) -> dict:
+    "The run's settings, as saved in every checkpoint and in `out/config.json`."
+    return dict(lr=self.lr, lr_visual=self.lr_visual, weight_decay=self.weight_decay, max_steps=self.max_steps,
+                warmup_steps=self.warmup_steps, warmup_lr=self.warmup_lr, min_lr=self.min_lr,
+                schedule=getattr(self.schedule, '__name__', 'cosine') if self.schedule else 'cosine',
+                batch_size=self.batch_size, world_size=self.world_size, accum=self.accum, clip=self.clip,
+                precision=self.precision, device=str(self.device), seed=self.seed, save_every=self.save_every, keep=self.keep,
+                dataset_len=len(self.dataset))
+
+@patch
+def autocast(self: Learner):
+    "The autocast context of this run's precision (nothing for fp32)."
+    if self.precision == 'fp32': return nullcontext()
+    return torch.autocast(self.device.type, dtype=torch.bfloat16 if self.precision == 'bf16' else torch.float16)
 
 # %% ../nbs/11_learner.ipynb #09a7f938
 @patch
@@ -303,6 +318,7 @@ def _batches(self: Learner):
             yield b
         self.epoch, self.pos = self.epoch + 1, 0
 
+# %% ../nbs/11_learner.ipynb #515a94e4
 @patch
 def _train_step(self: Learner, batches) -> dict:
     "One optimizer step over `accum` micro-batches; returns the step's record."
@@ -401,6 +417,7 @@ def metrics_path(self: Learner) -> Path | None:
     "`out/metrics.jsonl`, or None without `out`."
     return None if self.out is None else self.out/'metrics.jsonl'
 
+# %% ../nbs/11_learner.ipynb #72a2fbaf
 @patch
 def fit(self: Learner, resume=False, stop_at: int | None = None) -> list[dict]:
     "Train to `max_steps` (or `stop_at`), resuming from the newest checkpoint in `out` (or the file `resume`) when asked."

@@ -114,6 +114,7 @@ class ToyVL(nn.Module):
         if self.training: self._enqueue(f_m)
         return {'loss': ce + align, 'ce': ce, 'align': align}
 
+# %% ../nbs/00a_testing.ipynb #a8543d8c
 class ToyDataset(Dataset):
     "`n` items `{'x': (d_in,), 'y': ()}`: Gaussian inputs labelled by the argmax of a fixed random linear map."
     def __init__(self, n: int = 256, d_in: int = 8, n_cls: int = 4, seed: int = 0):
