@@ -4,20 +4,17 @@
 
 # %% ../nbs/06_fusion.ipynb #72f8a357
 from __future__ import annotations
-import io, re
+import re
 import torch
 from torch import nn, Tensor
 from torch.utils.checkpoint import checkpoint
-import matplotlib.pyplot as plt
-import ipywidgets as widgets
 from .config import MPLUGConfig, get_config
 from .text import BertLayer, check_mask
-from .viz import show_image, show_attention
 
 # %% auto #0
 __all__ = ['LAYER_KINDS', 'check_fusion_inputs', 'AsymmetricCoAttention', 'ConnectedAttention', 'TwoStreamCoAttention',
            'FusionEncoder', 'FusionModel', 'convert_official_fusion', 'VisualProjection', 'attention_macs', 'ffn_macs',
-           'layer_macs', 'fusion_macs', 'text_to_image', 'show_text_to_image', 'fusion_frame', 'fusion_explorer']
+           'layer_macs', 'fusion_macs', 'text_to_image']
 
 # %% ../nbs/06_fusion.ipynb #d3c1bc04
 def check_fusion_inputs(v: Tensor, h: Tensor, v_mask: Tensor | None, h_mask: Tensor | None, d: int) -> None:
@@ -179,50 +176,3 @@ def fusion_macs(cfg: MPLUGConfig, n_visual: int | None = None, n_text: int = 25)
 def text_to_image(attentions: list[dict], n_visual: int) -> Tensor:
     "Each layer's attention of the text tokens over the image tokens, stacked: (layers, B, H, L, N_v)."
     return torch.stack([p['cross'] if 'cross' in p else p['self'][..., n_visual:, :n_visual] for p in attentions])
-
-# %% ../nbs/06_fusion.ipynb #b25f4375
-def _layer_name(pattern: str | None, l: int) -> str: return f'layer {l}' + (f' ({pattern[l]})' if pattern else '')
-
-def show_text_to_image(img, attn: Tensor, tokens: list[str], token_ids: list[int] | None = None, pattern: str | None = None,
-                       num_prefix_tokens: int = 1, size: float = 1.3, **kwargs):
-    "Grid of text tokens (rows) by layers (columns): each token's head-mean attention over the patches, on `img`."
-    A = attn.detach().float().cpu().mean(1)                                       # (layers, L, N_v)
-    token_ids = range(len(tokens)) if token_ids is None else token_ids
-    fig, axs = plt.subplots(len(token_ids), A.shape[0], figsize=(size * A.shape[0], size * len(token_ids)), dpi=72, squeeze=False)
-    for r, t in enumerate(token_ids):
-        for l in range(A.shape[0]):
-            show_attention(img, A[l, t, num_prefix_tokens:], axs[r, l], **kwargs)
-            if r == 0: axs[r, l].set_title(_layer_name(pattern, l), fontsize=8)
-        axs[r, 0].text(-0.08, 0.5, tokens[t], transform=axs[r, 0].transAxes, rotation=90, va='center', ha='right', fontsize=8)
-    fig.tight_layout(pad=0.3)
-    return fig
-
-# %% ../nbs/06_fusion.ipynb #f7254f26
-def fusion_frame(img, attn: Tensor, tokens: list[str], token: int = 0, layer: int = 0, head: int | str = 'mean',
-                 pattern: str | None = None, num_prefix_tokens: int = 1, figsize=(6, 3), **kwargs):
-    "The image and text token `token`'s attention over its patches at `layer`, `head` (or the head mean); `attn` (layers, H, L, N_v)."
-    A = attn.detach().float().cpu()
-    a = A[layer].mean(0) if head == 'mean' else A[layer, int(head)]               # (L, N_v)
-    fig, axs = plt.subplots(1, 2, figsize=figsize, dpi=72)
-    show_image(img, axs[0], 'image')
-    show_attention(img, a[token, num_prefix_tokens:], axs[1],
-                   f"'{tokens[token]}', {_layer_name(pattern, layer)}, head {head}\n(on the image: {a[token].sum():.2f})", **kwargs)
-    fig.tight_layout()
-    return fig
-
-def fusion_explorer(img, attn: Tensor, tokens: list[str], pattern: str | None = None, **kwargs) -> widgets.VBox:
-    "A token selector, a layer slider and a head selector that redraw `fusion_frame`; returns the widget."
-    nl, H = attn.shape[:2]
-    token = widgets.Dropdown(options=[(f'{i}: {t}', i) for i, t in enumerate(tokens)], value=0, description='token')
-    layer = widgets.IntSlider(0, min=0, max=nl - 1, description='layer')
-    head = widgets.Dropdown(options=['mean'] + list(range(H)), value='mean', description='head')
-    out = widgets.Image(format='png')
-    def redraw(*_):
-        fig = fusion_frame(img, attn, tokens, token.value, layer.value, head.value, pattern, **kwargs)
-        buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=72); plt.close(fig)
-        out.value = buf.getvalue()                                                # a plain widget value: no kernel needed
-    for w in (token, layer, head): w.observe(redraw, names='value')
-    box = widgets.VBox([widgets.HBox([token, layer, head]), out])
-    box.redraw = redraw
-    redraw()
-    return box

@@ -9,17 +9,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 from .text import MASK_VALUE
+from .testing import check_int
 from .decoder import BertLMHeadModel, lm_loss, expand_cache, reorder_cache, cache_length
 
 # %% auto #0
-__all__ = ['CLS_ID', 'SEP_ID', 'PAD_ID', 'check_generation_inputs', 'DecodingState', 'allowed_tokens', 'GenerationOutput',
-           'greedy_search', 'length_penalty', 'beam_search', 'top_k_top_p_filter', 'sample', 'rank_answer']
+__all__ = ['CLS_ID', 'SEP_ID', 'PAD_ID', 'MASK_ID', 'check_generation_inputs', 'DecodingState', 'allowed_tokens',
+           'GenerationOutput', 'greedy_search', 'length_penalty', 'beam_search', 'top_k_top_p_filter', 'sample',
+           'rank_answer']
 
 # %% ../nbs/08_generation.ipynb #0681022e
-CLS_ID, SEP_ID, PAD_ID = 101, 102, 0   # bert-base-uncased: [CLS] starts, [SEP] ends, [PAD] fills
-
-def _check_int(v, name: str, lo: int) -> None:
-    if not isinstance(v, int) or isinstance(v, bool) or v < lo: raise ValueError(f"{name}: expected an int >= {lo}, got {v!r}")
+CLS_ID, SEP_ID, PAD_ID, MASK_ID = 101, 102, 0, 103   # bert-base-uncased: [CLS] starts, [SEP] ends, [PAD] fills, [MASK] hides (MLM)
 
 def check_generation_inputs(memory: Tensor, memory_mask: Tensor | None, prompt: Tensor | None, min_length: int, max_length: int,
                             bos_token_id: int = CLS_ID, vocab_mask: Tensor | None = None, vocab_size: int | None = None) -> Tensor:
@@ -31,7 +30,7 @@ def check_generation_inputs(memory: Tensor, memory_mask: Tensor | None, prompt: 
     if prompt is None: prompt = torch.full((B, 1), bos_token_id, dtype=torch.long, device=memory.device)
     if prompt.dim() != 2 or prompt.shape[0] != B or prompt.shape[1] == 0:
         raise ValueError(f"prompt: expected shape (B={B}, P) with P >= 1 (at least the start token), got {tuple(prompt.shape)}")
-    _check_int(min_length, 'min_length', 0); _check_int(max_length, 'max_length', 1)
+    check_int(min_length, 'min_length', 0); check_int(max_length, 'max_length', 1)
     if max_length < min_length: raise ValueError(f"max_length: expected >= min_length={min_length}, got {max_length}")
     if vocab_mask is not None:
         if vocab_mask.dtype != torch.bool or vocab_mask.dim() != 1 or (vocab_size is not None and vocab_mask.numel() != vocab_size):
@@ -125,6 +124,29 @@ def length_penalty(step: int, alpha: float = 0.6) -> float:
     "GNMT length penalty ((5 + step + 1) / 6) ** alpha of the official generator (`step` counts from 0)."
     return ((5.0 + (step + 1)) / 6.0) ** alpha
 
+# %% ../nbs/08_generation.ipynb #4b160c7d
+def _beam_expand(logp: Tensor, cum: Tensor, seq: Tensor, state: DecodingState, step: int, alpha: float, K: int) -> tuple:
+    "One beam step over log-probabilities (b*K, V) that include the beams' cumulative scores: the K best (beam, token) of each sample by length-normalised score; sequences and cache follow their parents."
+    V, b = logp.shape[-1], logp.shape[0] // K
+    lp = length_penalty(step, alpha)
+    scores, ids = (logp / lp).view(b, K * V).topk(K, -1)                          # (b, K) normalised scores
+    cum = (scores * lp).view(-1)                                                  # (b*K,) cumulative log-probabilities
+    beam, tok = ids // V, ids % V                                                 # (b, K) parent beam and new token
+    rows = (beam + torch.arange(b, device=logp.device)[:, None] * K).view(-1)     # (b*K,) parent rows
+    seq = torch.cat([seq.index_select(0, rows), tok.view(-1, 1)], -1)
+    state.reorder(rows)
+    return scores, cum, beam, tok, seq
+
+def _best_hypotheses(hyps: list, num_return: int, pad_token_id: int, dev) -> GenerationOutput:
+    "The `num_return` best finished hypotheses (score, tokens) of each sample, padded: sequences (B, num_return, T), scores (B, num_return)."
+    best = [sorted(h, key=lambda x: -x[0])[:num_return] for h in hyps]
+    T = max(t.numel() for h in best for _, t in h)
+    out = torch.full((len(hyps), num_return, T), pad_token_id, dtype=torch.long, device=dev)
+    out_scores = torch.full((len(hyps), num_return), float('-inf'), device=dev)
+    for i, h in enumerate(best):
+        for r, (s, t) in enumerate(h): out[i, r, :t.numel()], out_scores[i, r] = t, s
+    return GenerationOutput(out, out_scores)
+
 # %% ../nbs/08_generation.ipynb #bd3b6c49
 @torch.no_grad()
 def beam_search(decoder: BertLMHeadModel, memory: Tensor, memory_mask: Tensor | None = None, prompt: Tensor | None = None,
@@ -132,34 +154,25 @@ def beam_search(decoder: BertLMHeadModel, memory: Tensor, memory_mask: Tensor | 
                 bos_token_id: int = CLS_ID, eos_token_id: int = SEP_ID, pad_token_id: int = PAD_ID,
                 vocab_mask: Tensor | None = None, use_cache: bool = True, trace: list | None = None) -> GenerationOutput:
     "The official `TextGenerator` beam search reading `memory` (B, M, d): the `num_return` best hypotheses of each sample."
-    _check_int(beam_size, 'beam_size', 1); _check_int(num_return, 'num_return', 1)
+    check_int(beam_size, 'beam_size', 1); check_int(num_return, 'num_return', 1)
     if num_return > beam_size: raise ValueError(f"num_return: expected <= beam_size={beam_size}, got {num_return}")
     prompt = check_generation_inputs(memory, memory_mask, prompt, min_length, max_length, bos_token_id, vocab_mask,
                                      decoder.cfg.vocab_size)
-    B, P = prompt.shape
-    K, dev = beam_size, prompt.device
+    (B, P), K, dev = prompt.shape, beam_size, prompt.device
     state = DecodingState(decoder, memory, memory_mask, use_cache, vocab_mask)
     logp = state.log_probs(prompt)                                                    # (B, V): the prompt read once per sample
     state.expand(K)
     seq, logp = prompt.repeat_interleave(K, 0), logp.repeat_interleave(K, 0)         # (B*K, P), (B*K, V)
-    V = logp.shape[-1]
     cum = torch.tensor([0.0] + [float('-inf')] * (K - 1), device=dev).repeat(B)       # (B*K,): only beam 0 is live at first
     hyps = [[] for _ in range(B)]                                                     # per sample: (normalised score, tokens)
     alive = torch.arange(B, device=dev)                                               # original index of each live sample
     for step in range(max_length):
         if step > 0: logp = state.log_probs(seq)                                      # (b*K, V)
         logp = _block_end(logp, step, min_length, eos_token_id) + cum[:, None]
-        lp = length_penalty(step, alpha)
         b = alive.numel()
-        scores, ids = (logp / lp).view(b, K * V).topk(K, -1)                          # (b, K) normalised scores
-        cum = (scores * lp).view(-1)                                                  # (b*K,) cumulative log-probabilities
-        beam, tok = ids // V, ids % V                                                 # (b, K) parent beam and new token
-        rows = (beam + torch.arange(b, device=dev)[:, None] * K).view(-1)             # (b*K,) parent rows
-        seq = torch.cat([seq.index_select(0, rows), tok.view(-1, 1)], -1)
-        state.reorder(rows)
+        scores, cum, beam, tok, seq = _beam_expand(logp, cum, seq, state, step, alpha, K)
         if trace is not None: trace.append(dict(step=step, samples=alive.clone(), parents=beam.clone(), tokens=tok.clone(), scores=scores.clone()))
-        finished = tok == eos_token_id                                                # (b, K)
-        if step + 1 == max_length: finished[:] = True
+        finished = (tok == eos_token_id) | (step + 1 == max_length)                   # (b, K)
         ended = finished[:, 0].clone()                                                # a sample ends when its top beam ends
         if not finished.any(): continue
         finished[ended] = True
@@ -171,13 +184,7 @@ def beam_search(decoder: BertLMHeadModel, memory: Tensor, memory_mask: Tensor | 
             rows = (keep[:, None] * K + torch.arange(K, device=dev)).view(-1)
             seq, cum, alive = seq.index_select(0, rows), cum.index_select(0, rows), alive.index_select(0, keep)
             state.reorder(rows, within_samples=False)
-    best = [sorted(h, key=lambda x: -x[0])[:num_return] for h in hyps]
-    T = max(t.numel() for h in best for _, t in h)
-    out = torch.full((B, num_return, T), pad_token_id, dtype=torch.long, device=dev)
-    out_scores = torch.full((B, num_return), float('-inf'), device=dev)
-    for i, h in enumerate(best):
-        for r, (s, t) in enumerate(h): out[i, r, :t.numel()], out_scores[i, r] = t, s
-    return GenerationOutput(out, out_scores)
+    return _best_hypotheses(hyps, num_return, pad_token_id, dev)
 
 # %% ../nbs/08_generation.ipynb #5033aa50
 def top_k_top_p_filter(logits: Tensor, top_k: int = 0, top_p: float = 1.0) -> Tensor:
@@ -199,7 +206,7 @@ def sample(decoder: BertLMHeadModel, memory: Tensor, memory_mask: Tensor | None 
            bos_token_id: int = CLS_ID, eos_token_id: int = SEP_ID, pad_token_id: int = PAD_ID,
            vocab_mask: Tensor | None = None, use_cache: bool = True) -> GenerationOutput:
     "Draw each token from the top-k / nucleus-filtered distribution (seeded); sequences (B, T) and model log-probabilities (B,)."
-    _check_int(top_k, 'top_k', 0)
+    check_int(top_k, 'top_k', 0)
     if not 0 < top_p <= 1: raise ValueError(f"top_p: expected a number in (0, 1], got {top_p!r}")
     if not temperature > 0: raise ValueError(f"temperature: expected a number > 0, got {temperature!r}")
     g = torch.Generator(device=memory.device).manual_seed(seed)
@@ -215,7 +222,7 @@ def rank_answer(decoder: BertLMHeadModel, memory: Tensor, memory_mask: Tensor | 
                 k: int = 128, pad_token_id: int = PAD_ID, use_cache: bool = True) -> tuple[Tensor, Tensor]:
     "The official answer ranking: indices (Q, k) into `answer_ids` (N, T) ([CLS] answer [SEP] [PAD]..), best first, and probabilities."
     N, T = answer_ids.shape
-    _check_int(k, 'k', 1)
+    check_int(k, 'k', 1)
     if k > N: raise ValueError(f"k: expected <= the number of answers N={N}, got {k}")
     if T < 2: raise ValueError(f"answer_ids: expected shape (N, T) with T >= 2 ([CLS] and a first token), got {tuple(answer_ids.shape)}")
     if tuple(answer_mask.shape) != (N, T): raise ValueError(f"answer_mask: expected shape (N, T) = {(N, T)}, got {tuple(answer_mask.shape)}")

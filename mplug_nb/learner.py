@@ -17,43 +17,15 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
 from fastprogress.fastprogress import progress_bar
 from fastcore.basics import patch
+from .dist import dist_env, get_rank, get_world_size, init_distributed
+from .testing import check_int, check_float, atomic_write
 
 # %% auto #0
-__all__ = ['PRECISIONS', 'CKPT_RE', 'NOT_LOSSES', 'dist_env', 'is_distributed', 'get_rank', 'get_world_size', 'init_distributed',
-           'concat_all_gather', 'pick_device', 'cpu_bf16_matmul', 'pick_precision', 'param_group_of', 'param_groups',
-           'ToyEncoder', 'ToyVL', 'ToyDataset', 'cosine_lr', 'timm_epoch_lr', 'official_lr', 'official_schedule',
-           'mix_seed', 'ResumableSampler', 'seed_everything', 'seed_worker', 'rng_state', 'set_rng_state',
-           'NonFiniteLossError', 'default_loss_fn', 'loss_terms', 'to_device', 'list_checkpoints', 'atomic_save',
-           'unsaved_tensors', 'read_metrics', 'Learner', 'ProgressLines', 'plot_metrics']
-
-# %% ../nbs/11_learner.ipynb #85c90003
-def dist_env() -> tuple[int, int, int]:
-    "`(rank, local_rank, world_size)` from torchrun's environment variables; `(0, 0, 1)` outside torchrun."
-    return int(os.environ.get('RANK', 0)), int(os.environ.get('LOCAL_RANK', 0)), int(os.environ.get('WORLD_SIZE', 1))
-
-def is_distributed() -> bool:
-    "True inside an initialised process group of more than one process."
-    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
-
-def get_rank() -> int: return dist.get_rank() if is_distributed() else 0
-def get_world_size() -> int: return dist.get_world_size() if is_distributed() else 1
-
-def init_distributed(device: torch.device) -> bool:
-    "Join the process group torchrun describes (NCCL for CUDA devices, gloo otherwise); False when there is none to join."
-    if dist_env()[2] <= 1: return False
-    if not dist.is_initialized():
-        if device.type == 'cuda': torch.cuda.set_device(device)
-        dist.init_process_group('nccl' if device.type == 'cuda' else 'gloo')
-    return True
-
-# %% ../nbs/11_learner.ipynb #202efa7e
-@torch.no_grad()
-def concat_all_gather(x: Tensor) -> Tensor:
-    "Every rank's `x` concatenated along dim 0 in rank order, without gradient; `x` (detached) when not distributed."
-    if not is_distributed(): return x.detach()
-    out = [torch.empty_like(x) for _ in range(dist.get_world_size())]
-    dist.all_gather(out, x.contiguous())
-    return torch.cat(out, dim=0)                                              # (W*B, ...)
+__all__ = ['PRECISIONS', 'CKPT_RE', 'NOT_LOSSES', 'pick_device', 'cpu_bf16_matmul', 'pick_precision', 'param_group_of',
+           'param_groups', 'cosine_lr', 'timm_epoch_lr', 'official_lr', 'official_schedule', 'mix_seed',
+           'ResumableSampler', 'seed_everything', 'seed_worker', 'rng_state', 'set_rng_state', 'NonFiniteLossError',
+           'default_loss_fn', 'loss_terms', 'to_device', 'list_checkpoints', 'unsaved_tensors', 'read_metrics',
+           'Learner', 'ProgressLines', 'plot_metrics']
 
 # %% ../nbs/11_learner.ipynb #c2c30e21
 PRECISIONS = ('auto', 'mixed', 'fp32', 'bf16', 'fp16')
@@ -105,55 +77,6 @@ def param_groups(model: nn.Module, lr: float, lr_visual: float | None = None, we
         if p.requires_grad: groups[param_group_of(n, visual_prefix, no_decay)].append(p)
     return [dict(params=groups[k], name=k, lr=lr_visual if k.startswith('visual') else lr,
                  weight_decay=0. if k.endswith('no_decay') else weight_decay) for k in order if groups[k]]
-
-# %% ../nbs/11_learner.ipynb #9c23c41f
-class ToyEncoder(nn.Module):
-    "Linear -> GELU -> LayerNorm (named as in BERT, so the official no-decay rule sees it)."
-    def __init__(self, d_in: int, d: int):
-        super().__init__()
-        self.dense, self.LayerNorm = nn.Linear(d_in, d), nn.LayerNorm(d)
-    def forward(self, x): return self.LayerNorm(F.gelu(self.dense(x)))
-
-class ToyVL(nn.Module):
-    "A tiny classifier with mPLUG's training state: a visual encoder, an EMA twin, a queue of gathered momentum features."
-    def __init__(self, d_in: int = 8, d: int = 16, n_cls: int = 4, queue: int = 32, momentum: float = 0.9, p_drop: float = 0.1):
-        super().__init__()
-        self.visual_encoder, self.head, self.drop = ToyEncoder(d_in, d), nn.Linear(d, n_cls), nn.Dropout(p_drop)
-        self.visual_encoder_m = copy.deepcopy(self.visual_encoder).requires_grad_(False)
-        self.momentum = momentum
-        self.register_buffer('queue', torch.zeros(queue, d))                  # (Q, d)
-        self.register_buffer('queue_ptr', torch.zeros((), dtype=torch.long))
-
-    @torch.no_grad()
-    def _momentum_update(self):
-        for p, pm in zip(self.visual_encoder.parameters(), self.visual_encoder_m.parameters()):
-            pm.mul_(self.momentum).add_(p.detach(), alpha=1 - self.momentum)
-
-    @torch.no_grad()
-    def _enqueue(self, f: Tensor):
-        f = concat_all_gather(f)                                              # (W*B, d)
-        Q, n, i = self.queue.shape[0], f.shape[0], int(self.queue_ptr)
-        assert Q % n == 0, f"queue size {Q} must be a multiple of the global batch {n}"
-        self.queue[i:i + n] = f
-        self.queue_ptr.fill_((i + n) % Q)
-
-    def forward(self, x: Tensor, y: Tensor) -> dict:
-        f = self.visual_encoder(x)                                            # (B, d)
-        if self.training: self._momentum_update()
-        with torch.no_grad(): f_m = self.visual_encoder_m(x)                 # (B, d)
-        ce = F.cross_entropy(self.head(self.drop(f)), y)
-        align = 0.1 * (f - self.queue.mean(0)).pow(2).mean()                  # a term that reads the queue
-        if self.training: self._enqueue(f_m)
-        return {'loss': ce + align, 'ce': ce, 'align': align}
-
-class ToyDataset(Dataset):
-    "`n` items `{'x': (d_in,), 'y': ()}`: Gaussian inputs labelled by the argmax of a fixed random linear map."
-    def __init__(self, n: int = 256, d_in: int = 8, n_cls: int = 4, seed: int = 0):
-        g = torch.Generator().manual_seed(seed)
-        self.x = torch.randn(n, d_in, generator=g)                            # (n, d_in)
-        self.y = (self.x @ torch.randn(d_in, n_cls, generator=g)).argmax(-1)  # (n,)
-    def __len__(self): return len(self.x)
-    def __getitem__(self, i): return {'x': self.x[i], 'y': self.y[i]}
 
 # %% ../nbs/11_learner.ipynb #30bf2bd3
 def cosine_lr(step: int, base_lr: float, max_steps: int, warmup_steps: int = 0, warmup_lr: float = 0., min_lr: float = 0.) -> float:
@@ -276,34 +199,31 @@ def list_checkpoints(out) -> list[Path]:
     if not out.is_dir(): return []
     return sorted((p for p in out.iterdir() if CKPT_RE.match(p.name)), key=lambda p: int(CKPT_RE.match(p.name)[1]))
 
-def atomic_save(obj, path) -> Path:
-    "`torch.save` to a temporary name beside `path`, fsync, then `os.replace`: `path` is always a whole file."
-    path = Path(path); tmp = path.with_name(path.name + '.tmp')
-    with open(tmp, 'wb') as f:
-        torch.save(obj, f); f.flush(); os.fsync(f.fileno())
-    os.replace(tmp, path)
-    return path
-
 def unsaved_tensors(model: nn.Module) -> list[str]:
     "Names of tensors kept as plain module attributes: not parameters or buffers, so not in `state_dict()`."
     return [f"{mn + '.' if mn else ''}{k}" for mn, m in model.named_modules() for k, v in vars(m).items() if isinstance(v, Tensor)]
 
 # %% ../nbs/11_learner.ipynb #40f81311
-def _check_int(field: str, v, lo: int = 1, none: bool = False):
-    if v is None and none: return v
-    if not isinstance(v, int) or isinstance(v, bool) or v < lo:
-        raise ValueError(f"Learner: {field}: expected an int >= {lo}{' or None' if none else ''}, got {v!r}")
-    return v
-
-def _check_float(field: str, v, lo: float = 0., none: bool = False, strict: bool = False):
-    if v is None and none: return v
-    ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and (v > lo if strict else v >= lo)
-    if not ok: raise ValueError(f"Learner: {field}: expected a number {'>' if strict else '>='} {lo}{' or None' if none else ''}, got {v!r}")
-    return float(v)
-
 def read_metrics(path) -> list[dict]:
     "The records of a `metrics.jsonl` file."
     return [json.loads(l) for l in Path(path).read_text().splitlines() if l.strip()]
+
+# %% ../nbs/11_learner.ipynb #0c77378a
+def _check_learner_inputs(model, data, loss_fn, schedule, progress, batch_size, collate_fn, num_workers):
+    "Check what `Learner` is given; a DataLoader gives its dataset, and its batch size, collate function and workers where none are passed."
+    if progress not in (True, False, 'lines'): raise ValueError(f"Learner: progress: expected True (a notebook bar), False or 'lines' (a text bar), got {progress!r}")
+    if not isinstance(model, nn.Module): raise ValueError(f"Learner: model: expected an nn.Module, got {type(model).__name__}")
+    if loss_fn is not None and not callable(loss_fn): raise ValueError(f"Learner: loss_fn: expected a callable (model, batch, step) -> dict, got {loss_fn!r}")
+    if schedule is not None and not callable(schedule): raise ValueError(f"Learner: schedule: expected None or a callable (step, base_lr) -> lr, got {schedule!r}")
+    if isinstance(data, DataLoader):
+        if data.batch_size is None: raise ValueError("Learner: data: expected a DataLoader with a batch_size (not a custom batch_sampler), got batch_size=None")
+        batch_size = batch_size or data.batch_size
+        collate_fn = collate_fn or data.collate_fn
+        num_workers = data.num_workers if num_workers == 0 else num_workers
+        data = data.dataset
+    if not (hasattr(data, '__getitem__') and hasattr(data, '__len__')):
+        raise ValueError(f"Learner: data: expected a map-style Dataset or a DataLoader, got {type(data).__name__}")
+    return data, batch_size, collate_fn, num_workers
 
 # %% ../nbs/11_learner.ipynb #bbbabf9d
 class Learner:
@@ -315,25 +235,14 @@ class Learner:
                  accum: int = 1, clip: float | None = None, precision: str = 'auto', device=None,
                  grad_checkpointing: bool = False, out=None, save_every: int | None = None, keep: int = 2,
                  seed: int = 0, progress: bool | str = True, find_unused_parameters: bool = True):
-        if progress not in (True, False, 'lines'): raise ValueError(f"Learner: progress: expected True (a notebook bar), False or 'lines' (a text bar), got {progress!r}")
-        if not isinstance(model, nn.Module): raise ValueError(f"Learner: model: expected an nn.Module, got {type(model).__name__}")
-        if loss_fn is not None and not callable(loss_fn): raise ValueError(f"Learner: loss_fn: expected a callable (model, batch, step) -> dict, got {loss_fn!r}")
-        if schedule is not None and not callable(schedule): raise ValueError(f"Learner: schedule: expected None or a callable (step, base_lr) -> lr, got {schedule!r}")
-        if isinstance(data, DataLoader):
-            if data.batch_size is None: raise ValueError("Learner: data: expected a DataLoader with a batch_size (not a custom batch_sampler), got batch_size=None")
-            batch_size = batch_size or data.batch_size
-            collate_fn = collate_fn or data.collate_fn
-            num_workers = data.num_workers if num_workers == 0 else num_workers
-            data = data.dataset
-        if not (hasattr(data, '__getitem__') and hasattr(data, '__len__')):
-            raise ValueError(f"Learner: data: expected a map-style Dataset or a DataLoader, got {type(data).__name__}")
-        self.batch_size, self.num_workers = _check_int('batch_size', batch_size), _check_int('num_workers', num_workers, 0)
-        self.max_steps, self.warmup_steps = _check_int('max_steps', max_steps), _check_int('warmup_steps', warmup_steps, 0)
-        self.accum, self.keep = _check_int('accum', accum), _check_int('keep', keep)
-        self.save_every, self.seed = _check_int('save_every', save_every, none=True), _check_int('seed', seed, 0)
-        self.lr, self.lr_visual = _check_float('lr', lr), _check_float('lr_visual', lr_visual, none=True)
-        self.weight_decay, self.warmup_lr = _check_float('weight_decay', weight_decay), _check_float('warmup_lr', warmup_lr)
-        self.min_lr, self.clip = _check_float('min_lr', min_lr), _check_float('clip', clip, none=True, strict=True)
+        data, batch_size, collate_fn, num_workers = _check_learner_inputs(model, data, loss_fn, schedule, progress, batch_size, collate_fn, num_workers)
+        self.batch_size, self.num_workers = check_int(batch_size, 'Learner: batch_size', 1), check_int(num_workers, 'Learner: num_workers', 0)
+        self.max_steps, self.warmup_steps = check_int(max_steps, 'Learner: max_steps', 1), check_int(warmup_steps, 'Learner: warmup_steps', 0)
+        self.accum, self.keep = check_int(accum, 'Learner: accum', 1), check_int(keep, 'Learner: keep', 1)
+        self.save_every, self.seed = check_int(save_every, 'Learner: save_every', 1, none=True), check_int(seed, 'Learner: seed', 0)
+        self.lr, self.lr_visual = check_float(lr, 'Learner: lr'), check_float(lr_visual, 'Learner: lr_visual', none=True)
+        self.weight_decay, self.warmup_lr = check_float(weight_decay, 'Learner: weight_decay'), check_float(warmup_lr, 'Learner: warmup_lr')
+        self.min_lr, self.clip = check_float(min_lr, 'Learner: min_lr'), check_float(clip, 'Learner: clip', none=True, strict=True)
         if not isinstance(no_decay, (tuple, list)) or not all(isinstance(s, str) for s in no_decay):
             raise ValueError(f"Learner: no_decay: expected a tuple of name substrings, got {no_decay!r}")
         if visual_prefix is not None and not isinstance(visual_prefix, str): raise ValueError(f"Learner: visual_prefix: expected a str or None, got {visual_prefix!r}")
@@ -349,41 +258,50 @@ class Learner:
             warnings.warn(f"Learner: model tensors {lost} are plain attributes, not parameters or buffers: checkpoints will not hold them")
         self.model = model.to(self.device)
         if grad_checkpointing: self._grad_checkpointing(model)
-        groups = param_groups(model, self.lr, self.lr_visual, self.weight_decay, visual_prefix, tuple(no_decay))
-        if not groups: raise ValueError("Learner: model: expected parameters that require grad, got none")
-        self.params = [p for g in groups for p in g['params']]
-        self.opt = torch.optim.AdamW(groups, lr=self.lr)
-        sched = self.schedule or (lambda s, b: cosine_lr(s, b, self.max_steps, self.warmup_steps, self.warmup_lr, self.min_lr))
-        self.sched = torch.optim.lr_scheduler.LambdaLR(
-            self.opt, [lambda s, b=g['lr']: sched(s, b) / b if b > 0 else 0. for g in groups])
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == 'fp16')
+        self._build_optimizer(model, visual_prefix, tuple(no_decay))
         self.sampler = ResumableSampler(len(data), self.batch_size, self.seed, self.rank, self.world_size)
         self.dmodel = (DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == 'cuda' else None,
                                                find_unused_parameters=find_unused_parameters) if self.ddp else model)
         self.step, self.epoch, self.pos, self.history = 0, 0, 0, []
 
-    def _grad_checkpointing(self, model):
-        "Turn on activation checkpointing: `model.set_grad_checkpointing(True)`, else every `gradient_checkpointing` flag."
-        if hasattr(model, 'set_grad_checkpointing'): model.set_grad_checkpointing(True); return
-        flagged = [m for m in model.modules() if isinstance(getattr(m, 'gradient_checkpointing', None), bool)]
-        if not flagged: raise ValueError("Learner: grad_checkpointing: expected a model with set_grad_checkpointing() or modules with a "
-                                         "gradient_checkpointing flag, got neither")
-        for m in flagged: m.gradient_checkpointing = True
+# %% ../nbs/11_learner.ipynb #5df0bf5d
+@patch
+def _build_optimizer(self: Learner, model: nn.Module, visual_prefix: str | None, no_decay: tuple):
+    "AdamW over the official parameter groups, the per-group LR schedule (`schedule`, or warm-up + cosine) and the grad scaler."
+    groups = param_groups(model, self.lr, self.lr_visual, self.weight_decay, visual_prefix, tuple(no_decay))
+    if not groups: raise ValueError("Learner: model: expected parameters that require grad, got none")
+    self.params = [p for g in groups for p in g['params']]
+    self.opt = torch.optim.AdamW(groups, lr=self.lr)
+    sched = self.schedule or (lambda s, b: cosine_lr(s, b, self.max_steps, self.warmup_steps, self.warmup_lr, self.min_lr))
+    self.sched = torch.optim.lr_scheduler.LambdaLR(
+        self.opt, [lambda s, b=g['lr']: sched(s, b) / b if b > 0 else 0. for g in groups])
+    self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == 'fp16')
 
-    @property
-    def config(self) -> dict:
-        "The run's settings, as saved in every checkpoint and in `out/config.json`."
-        return dict(lr=self.lr, lr_visual=self.lr_visual, weight_decay=self.weight_decay, max_steps=self.max_steps,
-                    warmup_steps=self.warmup_steps, warmup_lr=self.warmup_lr, min_lr=self.min_lr,
-                    schedule=getattr(self.schedule, '__name__', 'cosine') if self.schedule else 'cosine',
-                    batch_size=self.batch_size, world_size=self.world_size, accum=self.accum, clip=self.clip,
-                    precision=self.precision, device=str(self.device), seed=self.seed, save_every=self.save_every, keep=self.keep,
-                    dataset_len=len(self.dataset))
+# %% ../nbs/11_learner.ipynb #e9880109
+@patch
+def _grad_checkpointing(self: Learner, model):
+    "Turn on activation checkpointing: `model.set_grad_checkpointing(True)`, else every `gradient_checkpointing` flag."
+    if hasattr(model, 'set_grad_checkpointing'): model.set_grad_checkpointing(True); return
+    flagged = [m for m in model.modules() if isinstance(getattr(m, 'gradient_checkpointing', None), bool)]
+    if not flagged: raise ValueError("Learner: grad_checkpointing: expected a model with set_grad_checkpointing() or modules with a "
+                                     "gradient_checkpointing flag, got neither")
+    for m in flagged: m.gradient_checkpointing = True
 
-    def autocast(self):
-        "The autocast context of this run's precision (nothing for fp32)."
-        if self.precision == 'fp32': return nullcontext()
-        return torch.autocast(self.device.type, dtype=torch.bfloat16 if self.precision == 'bf16' else torch.float16)
+@patch(as_prop=True)
+def config(self: Learner) -> dict:
+    "The run's settings, as saved in every checkpoint and in `out/config.json`."
+    return dict(lr=self.lr, lr_visual=self.lr_visual, weight_decay=self.weight_decay, max_steps=self.max_steps,
+                warmup_steps=self.warmup_steps, warmup_lr=self.warmup_lr, min_lr=self.min_lr,
+                schedule=getattr(self.schedule, '__name__', 'cosine') if self.schedule else 'cosine',
+                batch_size=self.batch_size, world_size=self.world_size, accum=self.accum, clip=self.clip,
+                precision=self.precision, device=str(self.device), seed=self.seed, save_every=self.save_every, keep=self.keep,
+                dataset_len=len(self.dataset))
+
+@patch
+def autocast(self: Learner):
+    "The autocast context of this run's precision (nothing for fp32)."
+    if self.precision == 'fp32': return nullcontext()
+    return torch.autocast(self.device.type, dtype=torch.bfloat16 if self.precision == 'bf16' else torch.float16)
 
 # %% ../nbs/11_learner.ipynb #09a7f938
 @patch
@@ -400,6 +318,7 @@ def _batches(self: Learner):
             yield b
         self.epoch, self.pos = self.epoch + 1, 0
 
+# %% ../nbs/11_learner.ipynb #515a94e4
 @patch
 def _train_step(self: Learner, batches) -> dict:
     "One optimizer step over `accum` micro-batches; returns the step's record."
@@ -445,7 +364,7 @@ def save(self: Learner) -> Path | None:
                  'scaler': self.scaler.state_dict(), 'rng': rngs, 'data': {'epoch': self.epoch, 'pos': self.pos},
                  'step': self.step, 'config': self.config}
         self.out.mkdir(parents=True, exist_ok=True)
-        path = atomic_save(state, self.out/f'ckpt_{self.step:08d}.pt')
+        path = atomic_write(self.out/f'ckpt_{self.step:08d}.pt', lambda p: torch.save(state, p))
         for old in list_checkpoints(self.out)[:-self.keep]: old.unlink()
     if self.ddp: dist.barrier()
     return path
@@ -498,10 +417,11 @@ def metrics_path(self: Learner) -> Path | None:
     "`out/metrics.jsonl`, or None without `out`."
     return None if self.out is None else self.out/'metrics.jsonl'
 
+# %% ../nbs/11_learner.ipynb #72a2fbaf
 @patch
 def fit(self: Learner, resume=False, stop_at: int | None = None) -> list[dict]:
     "Train to `max_steps` (or `stop_at`), resuming from the newest checkpoint in `out` (or the file `resume`) when asked."
-    _check_int('stop_at', stop_at, 0, none=True)
+    check_int(stop_at, 'Learner: stop_at', 0, none=True)
     if resume:
         if self.out is None and resume is True: raise ValueError("Learner.fit: resume=True needs out=, the checkpoint folder; got out=None")
         path = list_checkpoints(self.out)[-1:] if resume is True else [Path(resume)]

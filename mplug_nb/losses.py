@@ -8,11 +8,11 @@ import random
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from .learner import concat_all_gather
+from .dist import concat_all_gather
 
 # %% auto #0
 __all__ = ['itc_targets', 'itc_loss', 'dequeue_and_enqueue', 'itm_negatives', 'itm_pairs', 'itm_loss', 'mask_tokens',
-           'distill_loss', 'prefix_split', 'prefix_lm_inputs']
+           'distill_loss', 'mlm_loss', 'prefix_split', 'prefix_lm_inputs', 'prefix_lm_loss']
 
 # %% ../nbs/09_losses.ipynb #26865329
 def itc_targets(B: int, K: int, idx: Tensor | None = None, idx_queue: Tensor | None = None) -> Tensor:
@@ -151,6 +151,11 @@ def distill_loss(logits: Tensor, labels: Tensor, logits_m: Tensor | None = None,
     soft = -(F.softmax(logits_m.detach(), -1) * F.log_softmax(logits, -1)).sum(-1)  # (...,)
     return (1 - alpha) * ce + alpha * soft[keep].mean()
 
+# %% ../nbs/09_losses.ipynb #71c28cff
+def mlm_loss(logits: Tensor, labels: Tensor, logits_m: Tensor | None = None, alpha: float = 0.) -> Tensor:
+    "MLM (paper, section 3.3): CE of the MLM logits (B, L, V) at the masked positions of `labels` (B, L; -100 elsewhere), mixed with weight α with the momentum logits' soft labels (`distill_loss`)."
+    return distill_loss(logits, labels, logits_m, alpha)
+
 # %% ../nbs/09_losses.ipynb #b3280c7b
 def prefix_split(text: str, rng: random.Random) -> tuple[str, str]:
     "A caption cut at a uniformly drawn word: (prefix, rest); the prefix may be empty, the rest never is."
@@ -168,3 +173,9 @@ def prefix_lm_inputs(tokenizer, texts: list[str], rng: random.Random, max_length
     target_ids, target_mask = tokenize(tokenizer, [r + ' ' + tokenizer.sep_token for r in rests], max_length, truncation=True)
     return dict(prefix_ids=prefix_ids, prefix_mask=prefix_mask, target_ids=target_ids, target_mask=target_mask,
                 labels=target_ids.masked_fill(target_mask == 0, -100))
+
+# %% ../nbs/09_losses.ipynb #f01e272c
+def prefix_lm_loss(model, v: Tensor, tokenizer, texts: list[str], rng: random.Random, max_length: int = 20) -> Tensor:
+    "PrefixLM (paper, section 3.3): the decoder's loss on each caption's rest given the image tokens `v` (B, N_v, d) and the caption's prefix (`prefix_lm_inputs`, then `model.prefix_loss`)."
+    batch = {k: t.to(v.device) for k, t in prefix_lm_inputs(tokenizer, texts, rng, max_length).items()}
+    return model.prefix_loss(v, **batch)

@@ -4,28 +4,27 @@
 
 # %% ../nbs/10_model.ipynb #acfc6b43
 from __future__ import annotations
-import copy, json, os
+import copy
 from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
+from fastcore.basics import patch
 from safetensors import safe_open
 from safetensors.torch import save_model, load_model
 from .config import MPLUGConfig, get_config, param_counts
+from .testing import atomic_write
 from .vit import VisionTransformer
 from .text import BertEncoder, check_mask
 from .fusion import FusionModel, VisualProjection
 from .decoder import BertLMHeadModel, BertOnlyMLMHead
-from .tokenizer import SPECIAL_TOKENS, decode_generated
-from .generation import GenerationOutput, beam_search, sample, rank_answer
-from .losses import itc_loss, dequeue_and_enqueue, itm_negatives, itm_pairs, itm_loss, mask_tokens, distill_loss
+from .tokenizer import decode_generated
+from .generation import CLS_ID, SEP_ID, MASK_ID, GenerationOutput, beam_search, sample, rank_answer
+from .losses import itc_loss, dequeue_and_enqueue, itm_negatives, itm_pairs, itm_loss, mask_tokens, mlm_loss
 
 # %% auto #0
-__all__ = ['MOMENTUM_PARTS', 'OFFICIAL_DECODING', 'MPLUG', 'make_momentum_twins', 'momentum_pairs', 'momentum_update',
-           'encode_image', 'encode_text', 'image_feature', 'text_feature', 'fuse', 'itm_logits', 'forward',
-           'prefix_memory', 'prefix_loss', 'generate', 'rank_answers', 'match', 'save_pretrained', 'has_twins',
-           'model_param_counts']
+__all__ = ['MOMENTUM_PARTS', 'OFFICIAL_DECODING', 'MPLUG', 'has_twins', 'model_param_counts']
 
 # %% ../nbs/10_model.ipynb #5f653181
 MOMENTUM_PARTS = ('visual_encoder', 'visual_projection', 'text_encoder', 'fusion_encoder', 'mlm_head', 'text_decoder',
@@ -63,15 +62,16 @@ def _parts(model: MPLUG) -> dict:
     "The parts that have momentum twins, by name (`visual_projection` only when the model has one)."
     return {n: getattr(model, n) for n in MOMENTUM_PARTS if getattr(model, n) is not None}
 
+@patch
 def make_momentum_twins(self: MPLUG) -> None:
     "Create `{part}_m` as a copy of every part in `MOMENTUM_PARTS`, without gradients."
     twins = copy.deepcopy(nn.ModuleDict(_parts(self)))              # one deepcopy keeps shared weights shared
     for name, twin in twins.items():
         twin.requires_grad_(False)
         setattr(self, f'{name}_m', twin)
-MPLUG.make_momentum_twins = make_momentum_twins
 
 # %% ../nbs/10_model.ipynb #1ef625ef
+@patch
 def momentum_pairs(self: MPLUG) -> list:
     "(online, twin) parameter pairs of every part, each shared parameter once (none without twins)."
     pairs, seen = [], set()
@@ -81,13 +81,14 @@ def momentum_pairs(self: MPLUG) -> list:
             if id(p) not in seen: seen.add(id(p)); pairs.append((p, p_m))
     return pairs
 
+@patch
 @torch.no_grad()
 def momentum_update(self: MPLUG) -> None:
     "θ_m <- momentum * θ_m + (1 - momentum) * θ for every twin parameter."
-    for p, p_m in momentum_pairs(self): p_m.lerp_(p.detach(), 1 - self.cfg.momentum)
-MPLUG.momentum_pairs, MPLUG.momentum_update = momentum_pairs, momentum_update
+    for p, p_m in self.momentum_pairs(): p_m.lerp_(p.detach(), 1 - self.cfg.momentum)
 
 # %% ../nbs/10_model.ipynb #fee4e74a
+@patch
 def encode_image(self: MPLUG, image: Tensor, image_index: Tensor | None = None, momentum: bool = False) -> Tensor:
     "Visual tokens v (B, N_v, hidden_size) of images (G, C, H, W), each encoded once: row b is image `image_index[b]` (default b)."
     sfx = '_m' if momentum else ''
@@ -100,30 +101,33 @@ def encode_image(self: MPLUG, image: Tensor, image_index: Tensor | None = None, 
                          f"with values {image_index.tolist()[:8]}")
     return v[image_index]                                                          # (B, N_v, hidden_size)
 
+@patch
 def encode_text(self: MPLUG, text_ids: Tensor, text_mask: Tensor, momentum: bool = False) -> Tensor:
     "Text tokens h (B, L, hidden_size) of ids (B, L) with a 1/0 mask, from the online or the momentum text encoder."
     if text_ids.dim() != 2: raise ValueError(f"text_ids: expected shape (B, L), got {tuple(text_ids.shape)}")
     check_mask(text_mask, *text_ids.shape, 'text_mask')
     return getattr(self, 'text_encoder' + ('_m' if momentum else ''))(text_ids, text_mask).last_hidden_state
 
+# %% ../nbs/10_model.ipynb #1cf17cdc
+@patch
 def image_feature(self: MPLUG, v: Tensor, momentum: bool = False) -> Tensor:
     "Normalised ITC feature (B, embed_dim) of the visual [CLS]."
     return F.normalize(getattr(self, 'vision_proj' + ('_m' if momentum else ''))(v[:, 0]), dim=-1)
 
+@patch
 def text_feature(self: MPLUG, h: Tensor, momentum: bool = False) -> Tensor:
     "Normalised ITC feature (B, embed_dim) of the text [CLS]."
     return F.normalize(getattr(self, 'text_proj' + ('_m' if momentum else ''))(h[:, 0]), dim=-1)
 
+@patch
 def fuse(self: MPLUG, v: Tensor, h: Tensor, text_mask: Tensor, momentum: bool = False) -> tuple[Tensor, Tensor]:
     "(v', h') of the skip-connected fusion; the image tokens are never padded."
     return getattr(self, 'fusion_encoder' + ('_m' if momentum else ''))(v, h, None, text_mask)
 
+@patch
 def itm_logits(self: MPLUG, v: Tensor, h: Tensor, text_mask: Tensor) -> Tensor:
     "ITM logits (B, 2) of image tokens v and text tokens h (class 1: they match)."
     return self.itm_head(self.fuse(v, h, text_mask)[1][:, 0])
-
-MPLUG.encode_image, MPLUG.encode_text, MPLUG.image_feature, MPLUG.text_feature = encode_image, encode_text, image_feature, text_feature
-MPLUG.fuse, MPLUG.itm_logits = fuse, itm_logits
 
 # %% ../nbs/10_model.ipynb #49ea7cd1
 def _check_batch(image: Tensor, text_ids: Tensor, text_mask: Tensor, image_index: Tensor | None = None, **named) -> None:
@@ -133,6 +137,46 @@ def _check_batch(image: Tensor, text_ids: Tensor, text_mask: Tensor, image_index
             raise ValueError(f"{name}: expected shape (B, L) with B = {B} (the {'images' if image_index is None else 'image_index rows'}), "
                              f"got {tuple(t.shape)}")
 
+def _check_pairs(text_ids: Tensor, idx: Tensor | None, neg_ids: Tensor | None, neg_mask: Tensor | None) -> Tensor | None:
+    "Check the image ids of the captions (B,) and the false captions (N, L); return the ids."
+    if idx is not None and idx.shape != text_ids.shape[:1]:
+        raise ValueError(f"idx: expected shape (B,) = ({text_ids.shape[0]},), one image id per caption, got {tuple(idx.shape)}")
+    if neg_ids is not None and (neg_ids.dim() != 2 or neg_mask is None or neg_mask.shape != neg_ids.shape):
+        raise ValueError(f"neg_ids, neg_mask: expected two tensors of one shape (N, L), got {tuple(neg_ids.shape)} and "
+                         f"{None if neg_mask is None else tuple(neg_mask.shape)}")
+    return idx
+
+# %% ../nbs/10_model.ipynb #79967336
+@patch
+def _momentum_features(self: MPLUG, image: Tensor, image_index: Tensor | None, text_ids: Tensor, text_mask: Tensor,
+                       need_m: bool) -> tuple:
+    "Without gradients: the EMA step (in training), then, when read, the momentum visual tokens and ITC features (or Nones)."
+    v_m = image_feat_m = text_feat_m = None
+    with torch.no_grad():
+        if self.training: self.momentum_update()
+        if need_m:
+            v_m = self.encode_image(image, image_index, momentum=True)
+            image_feat_m = self.image_feature(v_m, momentum=True)
+            text_feat_m = self.text_feature(self.encode_text(text_ids, text_mask, momentum=True), momentum=True)
+    return v_m, image_feat_m, text_feat_m
+
+# %% ../nbs/10_model.ipynb #cd2c58ae
+@patch
+def _mlm(self: MPLUG, v: Tensor, v_m: Tensor | None, text_ids: Tensor, text_mask: Tensor, alpha: float,
+         mlm_probability: Tensor | None = None) -> Tensor:
+    "MLM with momentum distillation: mask the captions, fuse them with the image, and `mlm_loss` against the labels and (α > 0) the momentum model's logits."
+    masked_ids, mlm_labels = mask_tokens(text_ids, self.cfg.vocab_size, MASK_ID, self.cfg.pad_token_id,
+                                         CLS_ID, self.cfg.mlm_probability if mlm_probability is None else mlm_probability)
+    logits = self.mlm_head(self.fuse(v, self.encode_text(masked_ids, text_mask), text_mask)[1])      # (B, L, V)
+    logits_m = None                                                            # no soft labels needed when alpha = 0
+    if alpha > 0:
+        with torch.no_grad():
+            h_m = self.encode_text(masked_ids, text_mask, momentum=True)
+            logits_m = self.mlm_head_m(self.fuse(v_m, h_m, text_mask, momentum=True)[1])
+    return mlm_loss(logits, mlm_labels, logits_m, alpha)
+
+# %% ../nbs/10_model.ipynb #b90a2db5
+@patch
 def forward(self: MPLUG, image: Tensor, text_ids: Tensor, text_mask: Tensor, prefix_ids: Tensor | None = None,
             prefix_mask: Tensor | None = None, target_ids: Tensor | None = None, target_mask: Tensor | None = None,
             labels: Tensor | None = None, alpha: float | None = None, neg_ids: Tensor | None = None,
@@ -140,12 +184,7 @@ def forward(self: MPLUG, image: Tensor, text_ids: Tensor, text_mask: Tensor, pre
             mlm_probability: Tensor | None = None) -> dict:
     "The pre-training losses {'loss', 'itc', 'itm', 'mlm'[, 'prefix']} of images (B, C, H, W) and captions (B, L); those of `cfg.pretrain_objectives`; false captions `neg_ids` (N, L') are further ITC negatives of every image. Image-major: images (G, C, H, W), caption b of image `image_index[b]`; `idx` (B,): captions of one image (default `image_index`) are each other's ITC positives and never ITM negatives; `mlm_probability` (B, L): MLM's masking probability per token instead of `cfg.mlm_probability`."
     _check_batch(image, text_ids, text_mask, image_index, prefix_ids=prefix_ids, target_ids=target_ids)
-    idx = image_index if idx is None else idx
-    if idx is not None and idx.shape != text_ids.shape[:1]:
-        raise ValueError(f"idx: expected shape (B,) = ({text_ids.shape[0]},), one image id per caption, got {tuple(idx.shape)}")
-    if neg_ids is not None and (neg_ids.dim() != 2 or neg_mask is None or neg_mask.shape != neg_ids.shape):
-        raise ValueError(f"neg_ids, neg_mask: expected two tensors of one shape (N, L), got {tuple(neg_ids.shape)} and "
-                         f"{None if neg_mask is None else tuple(neg_mask.shape)}")
+    idx = _check_pairs(text_ids, image_index if idx is None else idx, neg_ids, neg_mask)
     objectives = self.cfg.objectives
     alpha = self.cfg.alpha if alpha is None else alpha
     with torch.no_grad(): self.temp.clamp_(0.001, 0.5)
@@ -156,13 +195,7 @@ def forward(self: MPLUG, image: Tensor, text_ids: Tensor, text_mask: Tensor, pre
     if need_m and not self.has_momentum:
         raise ValueError(f"forward: this pre-training reads momentum features (itc_batch={self.cfg.itc_batch!r}, alpha={alpha}, "
                          f"queue_size={self.cfg.queue_size}) but the model was built without its twins; build MPLUG(cfg, momentum=True)")
-    v_m = image_feat_m = text_feat_m = None
-    with torch.no_grad():
-        if self.training: self.momentum_update()
-        if need_m:
-            v_m = self.encode_image(image, image_index, momentum=True)
-            image_feat_m = self.image_feature(v_m, momentum=True)
-            text_feat_m = self.text_feature(self.encode_text(text_ids, text_mask, momentum=True), momentum=True)
+    v_m, image_feat_m, text_feat_m = self._momentum_features(image, image_index, text_ids, text_mask, need_m)
     out = {}
     text_feat_neg = None if neg_ids is None else self.text_feature(self.encode_text(neg_ids, neg_mask))   # (N, embed_dim)
     idx_queue = None if idx is None else idx.new_full((1, self.image_queue.shape[1]), -1)   # queued features: negatives
@@ -174,34 +207,26 @@ def forward(self: MPLUG, image: Tensor, text_ids: Tensor, text_mask: Tensor, pre
         neg_image, neg_text = itm_negatives(sim_i2t, sim_t2i, idx, hard=self.cfg.itm_negatives == 'hard')
         images_neg, texts_neg, atts_neg = itm_pairs(v, h, text_mask, neg_image, neg_text)
         out['itm'] = itm_loss(self.itm_logits(v, h, text_mask), self.itm_logits(images_neg, texts_neg, atts_neg))
-    if 'mlm' in objectives:    # MLM with momentum distillation
-        masked_ids, mlm_labels = mask_tokens(text_ids, self.cfg.vocab_size, SPECIAL_TOKENS['[MASK]'], self.cfg.pad_token_id,
-                                             SPECIAL_TOKENS['[CLS]'], self.cfg.mlm_probability if mlm_probability is None else mlm_probability)
-        logits = self.mlm_head(self.fuse(v, self.encode_text(masked_ids, text_mask), text_mask)[1])      # (B, L, V)
-        logits_m = None                                                            # no soft labels needed when alpha = 0
-        if alpha > 0:
-            with torch.no_grad():
-                h_m = self.encode_text(masked_ids, text_mask, momentum=True)
-                logits_m = self.mlm_head_m(self.fuse(v_m, h_m, text_mask, momentum=True)[1])
-        out['mlm'] = distill_loss(logits, mlm_labels, logits_m, alpha)
+    if 'mlm' in objectives: out['mlm'] = self._mlm(v, v_m, text_ids, text_mask, alpha, mlm_probability)   # with momentum distillation
     if prefix_ids is not None and 'prefix' in objectives:
         out['prefix'] = self.prefix_loss(v, prefix_ids, prefix_mask, target_ids, target_mask, labels)
     if 'itc' not in objectives: del out['itc']                                     # computed for ITM's negatives only
     out['loss'] = sum(out.values())
     return out
 
+# %% ../nbs/10_model.ipynb #89073aaa
+@patch
 def prefix_memory(self: MPLUG, v: Tensor, prefix_ids: Tensor, prefix_mask: Tensor) -> tuple[Tensor, Tensor]:
     "The decoder's memory [v'; h'_prefix] (B, N_v + Lp, d) and its mask (B, N_v + Lp)."
     v2, h2 = self.fuse(v, self.encode_text(prefix_ids, prefix_mask), prefix_mask)
     return torch.cat([v2, h2], 1), torch.cat([torch.ones(v.shape[:2], dtype=prefix_mask.dtype, device=v.device), prefix_mask], 1)
 
+@patch
 def prefix_loss(self: MPLUG, v: Tensor, prefix_ids: Tensor, prefix_mask: Tensor, target_ids: Tensor, target_mask: Tensor,
                 labels: Tensor) -> Tensor:
     "PrefixLM: the decoder's mean next-token loss on the target, reading [v'; h'_prefix] (no distillation, as the derived code)."
     memory, memory_mask = self.prefix_memory(v, prefix_ids, prefix_mask)
     return self.text_decoder(target_ids, target_mask, memory, memory_mask, labels=labels).loss
-
-MPLUG.forward, MPLUG.prefix_memory, MPLUG.prefix_loss = forward, prefix_memory, prefix_loss
 
 # %% ../nbs/10_model.ipynb #421760a4
 OFFICIAL_DECODING = {   # the released code's decoding settings (reference 2.6, 2.7, 3.2)
@@ -215,6 +240,7 @@ def _visual_tokens(self: MPLUG, images: Tensor | None, image_embeds: Tensor | No
         raise ValueError(f"{who}: expected either images (B, 3, H, W) or image_embeds (B, N_v, d), got {'both' if images is not None else 'neither'}")
     return self.encode_image(images) if image_embeds is None else image_embeds
 
+@patch
 @torch.no_grad()
 def generate(self: MPLUG, images: Tensor | None = None, text_ids: Tensor | None = None, text_mask: Tensor | None = None,
              task: str | None = None, beam_size: int = 5, min_length: int = 1, max_length: int = 10, alpha: float = 0.6,
@@ -227,7 +253,7 @@ def generate(self: MPLUG, images: Tensor | None = None, text_ids: Tensor | None 
         raise ValueError("generate: task='vqa' expects the questions as text_ids and text_mask (B, L)")
     v = _visual_tokens(self, images, image_embeds, 'generate')                         # (B, N_v, d)
     memory, mask = self.prefix_memory(v, text_ids, text_mask) if task == 'vqa' else (v, None)
-    ids = dict(bos_token_id=SPECIAL_TOKENS['[CLS]'], eos_token_id=SPECIAL_TOKENS['[SEP]'], pad_token_id=self.cfg.pad_token_id)
+    ids = dict(bos_token_id=CLS_ID, eos_token_id=SEP_ID, pad_token_id=self.cfg.pad_token_id)
     if do_sample:
         if num_return_sequences != 1: raise ValueError(f"generate: do_sample draws one sequence per input, got num_return_sequences={num_return_sequences}")
         out = sample(self.text_decoder, memory, mask, top_k=top_k, top_p=top_p, temperature=temperature, seed=seed,
@@ -236,12 +262,14 @@ def generate(self: MPLUG, images: Tensor | None = None, text_ids: Tensor | None 
         out = beam_search(self.text_decoder, memory, mask, beam_size=beam_size, min_length=min_length, max_length=max_length,
                           num_return=num_return_sequences, alpha=alpha, **ids)
         if num_return_sequences == 1: out = GenerationOutput(out.sequences[:, 0], out.scores[:, 0])
-    start = torch.full((*out.sequences.shape[:-1], 1), SPECIAL_TOKENS['[CLS]'], dtype=out.sequences.dtype, device=out.sequences.device)
+    start = torch.full((*out.sequences.shape[:-1], 1), CLS_ID, dtype=out.sequences.dtype, device=out.sequences.device)
     seqs = torch.cat([start, out.sequences], -1)                                      # the official output starts with [CLS]
     text = None if tokenizer is None else decode_generated(tokenizer, seqs.reshape(-1, seqs.shape[-1]))
     if text is not None and seqs.dim() == 3: text = [text[i:i + seqs.shape[1]] for i in range(0, len(text), seqs.shape[1])]
     return GenerationOutput(seqs, out.scores, text)
 
+# %% ../nbs/10_model.ipynb #9190e8cc
+@patch
 @torch.no_grad()
 def rank_answers(self: MPLUG, images: Tensor | None, text_ids: Tensor, text_mask: Tensor, answer_ids: Tensor, answer_mask: Tensor,
                  k: int = 128, image_embeds: Tensor | None = None) -> tuple[Tensor, Tensor]:
@@ -249,6 +277,8 @@ def rank_answers(self: MPLUG, images: Tensor | None, text_ids: Tensor, text_mask
     memory, mask = self.prefix_memory(_visual_tokens(self, images, image_embeds, 'rank_answers'), text_ids, text_mask)
     return rank_answer(self.text_decoder, memory, mask, answer_ids, answer_mask, k=min(k, len(answer_ids)), pad_token_id=self.cfg.pad_token_id)
 
+# %% ../nbs/10_model.ipynb #f273e956
+@patch
 @torch.no_grad()
 def match(self: MPLUG, images: Tensor, text_ids: Tensor, text_mask: Tensor) -> dict:
     "For each pair (image b, text b): {'itm': the ITM probability that they match (B,), 'itc': the similarity of their ITC features (B,)}."
@@ -256,20 +286,12 @@ def match(self: MPLUG, images: Tensor, text_ids: Tensor, text_mask: Tensor) -> d
     itm = self.itm_logits(v, h, text_mask).softmax(-1)[:, 1]
     return {'itm': itm, 'itc': (self.image_feature(v) * self.text_feature(h)).sum(-1)}
 
-MPLUG.generate, MPLUG.rank_answers, MPLUG.match = generate, rank_answers, match
-
 # %% ../nbs/10_model.ipynb #903e2d3c
-def _atomic_write(path: Path, write) -> None:
-    "Call `write(tmp)` on a temporary file beside `path`, then rename it to `path`."
-    tmp = path.with_name(f'.{path.name}.tmp-{os.getpid()}')
-    try: write(tmp); os.replace(tmp, path)
-    finally:
-        if tmp.exists(): tmp.unlink()
-
+@patch
 def save_pretrained(self: MPLUG, out) -> Path:
     "Write `config.json` and `model.safetensors` into folder `out` (created if needed), atomically; return the folder."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    _atomic_write(out / 'model.safetensors', lambda p: save_model(self, str(p), metadata={'format': 'pt'}))
+    atomic_write(out / 'model.safetensors', lambda p: save_model(self, str(p), metadata={'format': 'pt'}))
     self.cfg.save(out / 'config.json')
     return out
 
@@ -277,7 +299,8 @@ def has_twins(file) -> bool:
     "Whether the safetensors `file` holds momentum twins (a model saved with them is loaded with them)."
     with safe_open(str(file), 'pt') as f: return any(k.startswith('visual_encoder_m.') for k in f.keys())
 
-def _from_pretrained(cls, path, device='cpu') -> MPLUG:
+@patch(cls_method=True)
+def from_pretrained(cls: MPLUG, path, device='cpu') -> MPLUG:
     "The model saved in folder `path` by `save_pretrained`."
     path = Path(path)
     for f in ('config.json', 'model.safetensors'):
@@ -289,8 +312,6 @@ def _from_pretrained(cls, path, device='cpu') -> MPLUG:
         raise ValueError(f"from_pretrained: {path / 'model.safetensors'} does not fit its config: missing keys {sorted(missing)[:8]}, "
                          f"unexpected keys {sorted(unexpected)[:8]}")
     return model
-
-MPLUG.save_pretrained, MPLUG.from_pretrained = save_pretrained, classmethod(_from_pretrained)
 
 # %% ../nbs/10_model.ipynb #a1135106
 def _count(m: nn.Module) -> int: return sum({id(p): p.numel() for p in m.parameters()}.values())   # shared tensors once

@@ -16,7 +16,8 @@ from .losses import prefix_lm_inputs
 from .annotate import swap_attribute
 from .scenes import COLOURS, SHAPES
 from .model import MPLUG
-from .learner import Learner, PRECISIONS, get_rank, mix_seed, read_metrics, plot_metrics, list_checkpoints
+from .dist import get_rank
+from .learner import Learner, PRECISIONS, mix_seed, read_metrics, plot_metrics, list_checkpoints
 
 # %% auto #0
 __all__ = ['PretrainLoss', 'itc_features', 'recall_at_k', 'zero_shot_retrieval', 'pretrain', 'itm_examples', 'mlm_predictions',

@@ -74,7 +74,8 @@ def _loss_figure(out: Path, budget: str, tasks):
 @torch.no_grad()
 def vqa_attention_figure(model, task, ds, i: int = 0):
     "A test image, its question, the model's answer and the truth, and each fusion layer's text-to-image attention."
-    from mplug_nb.fusion import text_to_image, show_text_to_image
+    from mplug_nb.fusion import text_to_image
+    from mplug_nb.viz import show_text_to_image
     from mplug_nb.transforms import denormalize
     from mplug_nb.vqa import question_entries
     model.eval()

@@ -11,7 +11,7 @@ from torch import nn, Tensor
 
 # %% auto #0
 __all__ = ['check_int', 'check_float', 'check_shape', 'atomic_write', 'hf_offline', 'scramble', 'listed', 'load_checked',
-           'fixture_scene', 'image_fixture']
+           'fixture_scene', 'image_fixture', 'ToyEncoder', 'ToyVL', 'ToyDataset']
 
 # %% ../nbs/00a_testing.ipynb #ff0de661
 def check_int(v, name: str, lo: int = 0, none: bool = False):
@@ -113,3 +113,59 @@ def image_fixture(root) -> Path:
     (root/'images/broken.png').write_bytes(b'this is not a png')
     (root/'images/truncated.png').write_bytes((root/'images/rgb.png').read_bytes()[:200])
     return root
+
+# %% ../nbs/00a_testing.ipynb #1fa0ff03
+import copy
+import torch.nn.functional as F
+from torch.utils.data import Dataset
+from .dist import concat_all_gather
+
+# %% ../nbs/00a_testing.ipynb #9c23c41f
+class ToyEncoder(nn.Module):
+    "Linear -> GELU -> LayerNorm (named as in BERT, so the official no-decay rule sees it)."
+    def __init__(self, d_in: int, d: int):
+        super().__init__()
+        self.dense, self.LayerNorm = nn.Linear(d_in, d), nn.LayerNorm(d)
+    def forward(self, x): return self.LayerNorm(F.gelu(self.dense(x)))
+
+class ToyVL(nn.Module):
+    "A tiny classifier with mPLUG's training state: a visual encoder, an EMA twin, a queue of gathered momentum features."
+    def __init__(self, d_in: int = 8, d: int = 16, n_cls: int = 4, queue: int = 32, momentum: float = 0.9, p_drop: float = 0.1):
+        super().__init__()
+        self.visual_encoder, self.head, self.drop = ToyEncoder(d_in, d), nn.Linear(d, n_cls), nn.Dropout(p_drop)
+        self.visual_encoder_m = copy.deepcopy(self.visual_encoder).requires_grad_(False)
+        self.momentum = momentum
+        self.register_buffer('queue', torch.zeros(queue, d))                  # (Q, d)
+        self.register_buffer('queue_ptr', torch.zeros((), dtype=torch.long))
+
+    @torch.no_grad()
+    def _momentum_update(self):
+        for p, pm in zip(self.visual_encoder.parameters(), self.visual_encoder_m.parameters()):
+            pm.mul_(self.momentum).add_(p.detach(), alpha=1 - self.momentum)
+
+    @torch.no_grad()
+    def _enqueue(self, f: Tensor):
+        f = concat_all_gather(f)                                              # (W*B, d)
+        Q, n, i = self.queue.shape[0], f.shape[0], int(self.queue_ptr)
+        assert Q % n == 0, f"queue size {Q} must be a multiple of the global batch {n}"
+        self.queue[i:i + n] = f
+        self.queue_ptr.fill_((i + n) % Q)
+
+    def forward(self, x: Tensor, y: Tensor) -> dict:
+        f = self.visual_encoder(x)                                            # (B, d)
+        if self.training: self._momentum_update()
+        with torch.no_grad(): f_m = self.visual_encoder_m(x)                 # (B, d)
+        ce = F.cross_entropy(self.head(self.drop(f)), y)
+        align = 0.1 * (f - self.queue.mean(0)).pow(2).mean()                  # a term that reads the queue
+        if self.training: self._enqueue(f_m)
+        return {'loss': ce + align, 'ce': ce, 'align': align}
+
+# %% ../nbs/00a_testing.ipynb #a8543d8c
+class ToyDataset(Dataset):
+    "`n` items `{'x': (d_in,), 'y': ()}`: Gaussian inputs labelled by the argmax of a fixed random linear map."
+    def __init__(self, n: int = 256, d_in: int = 8, n_cls: int = 4, seed: int = 0):
+        g = torch.Generator().manual_seed(seed)
+        self.x = torch.randn(n, d_in, generator=g)                            # (n, d_in)
+        self.y = (self.x @ torch.randn(d_in, n_cls, generator=g)).argmax(-1)  # (n,)
+    def __len__(self): return len(self.x)
+    def __getitem__(self, i): return {'x': self.x[i], 'y': self.y[i]}

@@ -16,7 +16,8 @@ import ipywidgets as widgets
 # %% auto #0
 __all__ = ['as_rgb', 'query_attention', 'to_grid', 'upsample_map', 'colorize', 'overlay', 'show_image', 'show_attention',
            'stack_attentions', 'show_heads', 'attention_rollout', 'explorer_frame', 'attention_explorer',
-           'patch_mosaic', 'pos_similarity', 'show_pos_similarity']
+           'patch_mosaic', 'pos_similarity', 'show_pos_similarity', 'show_text_to_image', 'fusion_frame',
+           'fusion_explorer']
 
 # %% ../nbs/02a_viz.ipynb #aa0a554d
 def as_rgb(img) -> np.ndarray:
@@ -213,3 +214,53 @@ def show_pos_similarity(pos: torch.Tensor, num_prefix_tokens: int = 1, grid: tup
     ax.set_axis_off()
     if title: ax.set_title(title, fontsize=9)
     return im
+
+# %% ../nbs/02a_viz.ipynb #dd578c02
+from torch import Tensor
+
+# %% ../nbs/02a_viz.ipynb #b25f4375
+def _layer_name(pattern: str | None, l: int) -> str: return f'layer {l}' + (f' ({pattern[l]})' if pattern else '')
+
+def show_text_to_image(img, attn: Tensor, tokens: list[str], token_ids: list[int] | None = None, pattern: str | None = None,
+                       num_prefix_tokens: int = 1, size: float = 1.3, **kwargs):
+    "Grid of text tokens (rows) by layers (columns): each token's head-mean attention over the patches, on `img`."
+    A = attn.detach().float().cpu().mean(1)                                       # (layers, L, N_v)
+    token_ids = range(len(tokens)) if token_ids is None else token_ids
+    fig, axs = plt.subplots(len(token_ids), A.shape[0], figsize=(size * A.shape[0], size * len(token_ids)), dpi=72, squeeze=False)
+    for r, t in enumerate(token_ids):
+        for l in range(A.shape[0]):
+            show_attention(img, A[l, t, num_prefix_tokens:], axs[r, l], **kwargs)
+            if r == 0: axs[r, l].set_title(_layer_name(pattern, l), fontsize=8)
+        axs[r, 0].text(-0.08, 0.5, tokens[t], transform=axs[r, 0].transAxes, rotation=90, va='center', ha='right', fontsize=8)
+    fig.tight_layout(pad=0.3)
+    return fig
+
+# %% ../nbs/02a_viz.ipynb #f7254f26
+def fusion_frame(img, attn: Tensor, tokens: list[str], token: int = 0, layer: int = 0, head: int | str = 'mean',
+                 pattern: str | None = None, num_prefix_tokens: int = 1, figsize=(6, 3), **kwargs):
+    "The image and text token `token`'s attention over its patches at `layer`, `head` (or the head mean); `attn` (layers, H, L, N_v)."
+    A = attn.detach().float().cpu()
+    a = A[layer].mean(0) if head == 'mean' else A[layer, int(head)]               # (L, N_v)
+    fig, axs = plt.subplots(1, 2, figsize=figsize, dpi=72)
+    show_image(img, axs[0], 'image')
+    show_attention(img, a[token, num_prefix_tokens:], axs[1],
+                   f"'{tokens[token]}', {_layer_name(pattern, layer)}, head {head}\n(on the image: {a[token].sum():.2f})", **kwargs)
+    fig.tight_layout()
+    return fig
+
+def fusion_explorer(img, attn: Tensor, tokens: list[str], pattern: str | None = None, **kwargs) -> widgets.VBox:
+    "A token selector, a layer slider and a head selector that redraw `fusion_frame`; returns the widget."
+    nl, H = attn.shape[:2]
+    token = widgets.Dropdown(options=[(f'{i}: {t}', i) for i, t in enumerate(tokens)], value=0, description='token')
+    layer = widgets.IntSlider(0, min=0, max=nl - 1, description='layer')
+    head = widgets.Dropdown(options=['mean'] + list(range(H)), value='mean', description='head')
+    out = widgets.Image(format='png')
+    def redraw(*_):
+        fig = fusion_frame(img, attn, tokens, token.value, layer.value, head.value, pattern, **kwargs)
+        buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=72); plt.close(fig)
+        out.value = buf.getvalue()                                                # a plain widget value: no kernel needed
+    for w in (token, layer, head): w.observe(redraw, names='value')
+    box = widgets.VBox([widgets.HBox([token, layer, head]), out])
+    box.redraw = redraw
+    redraw()
+    return box

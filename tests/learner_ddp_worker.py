@@ -11,7 +11,9 @@ import argparse, json, sys
 from pathlib import Path
 import torch
 import torch.distributed as dist
-from mplug_nb.learner import Learner, NonFiniteLossError, ToyVL, ToyDataset, get_rank
+from mplug_nb.dist import get_rank
+from mplug_nb.learner import Learner, NonFiniteLossError
+from mplug_nb.testing import ToyVL, ToyDataset
 
 def train(out, batch_size: int, steps: int = 6, accum: int = 2, n: int = 64, p_drop: float = 0.0, stop_at=None,
           resume=False, loss_fn=None, save_every=None):

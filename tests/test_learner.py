@@ -4,8 +4,9 @@ from pathlib import Path
 import pytest
 import torch
 from torch import nn
-from mplug_nb.learner import (Learner, NonFiniteLossError, ResumableSampler, ToyDataset, ToyVL, concat_all_gather,
-                              cosine_lr, list_checkpoints, official_lr, read_metrics)
+from mplug_nb.dist import concat_all_gather
+from mplug_nb.learner import Learner, NonFiniteLossError, ResumableSampler, cosine_lr, list_checkpoints, official_lr, read_metrics
+from mplug_nb.testing import ToyDataset, ToyVL
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
@@ -113,13 +114,14 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
     for k, v in ref.model.state_dict().items(): assert torch.equal(st['model'][k], v), k
 
 @pytest.mark.parametrize('kw, msg', [
-    (dict(accum=0), 'accum: expected an int >= 1, got 0'), (dict(accum=1.5), 'accum: expected an int >= 1, got 1.5'),
-    (dict(keep=0), 'keep: expected an int >= 1, got 0'), (dict(batch_size='8'), "batch_size: expected an int >= 1, got '8'"),
+    (dict(accum=0), 'accum: expected an int >= 1, got 0'), (dict(accum=1.5), 'accum: expected an int >= 1, got float 1.5'),
+    (dict(keep=0), 'keep: expected an int >= 1, got 0'), (dict(batch_size='8'), "batch_size: expected an int >= 1, got str '8'"),
     (dict(precision='fp64'), "precision: expected one of ('auto', 'mixed', 'fp32', 'bf16', 'fp16'), got 'fp64'"),
     (dict(device='tpu'), "device: expected"), (dict(save_every=0), 'save_every: expected an int >= 1 or None, got 0'),
     (dict(clip=-1.), 'clip: expected a number > 0'), (dict(loss_fn='ce'), 'loss_fn: expected a callable')])
 def test_bad_input(kw, msg):
-    with pytest.raises(ValueError, match=msg.replace('(', r'\(').replace(')', r'\)')):
+    "Refused with the field, what was expected and what came (a value of the wrong type: `TypeError`, as `mplug_nb.testing.check_int` raises)."
+    with pytest.raises((ValueError, TypeError), match=msg.replace('(', r'\(').replace(')', r'\)')):
         Learner(ToyVL(), ToyDataset(16), **{'batch_size': 4, 'device': 'cpu', **kw})
 
 def test_loss_fn_contract():
