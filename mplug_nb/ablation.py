@@ -9,7 +9,8 @@ from pathlib import Path
 import torch
 from .config import get_config
 from .model import MPLUG
-from .finetune import load_pretrained, cached_finetune, load_task_model, experiment_world, experiment_pretrained, runs_dir
+from .finetune import load_pretrained, load_task_model
+from .experiments import cached_finetune, experiment_world, experiment_pretrained, runs_dir
 
 # %% auto #0
 __all__ = ['FUSION_LAYERS', 'ABLATION_DESIGNS', 'ABLATION_EVAL', 'ABLATION_STEPS', 'ABLATION_SEEDS', 'slug', 'design_pattern',

@@ -427,7 +427,7 @@ def format_load(rows: list[dict]) -> str:
 # %% ../nbs/95_bench.ipynb #86d5dcd4
 import json
 from .learner import read_metrics
-from .finetune import EXPERIMENTS, runs_dir
+from .experiments import EXPERIMENTS, runs_dir
 
 # %% ../nbs/95_bench.ipynb #dc98d61a
 def _curve_time(point: dict) -> float:

@@ -18,7 +18,8 @@ from .model import MPLUG
 from .generation import rank_answer
 from .learner import cosine_lr, pick_precision
 from .vit import VisionTransformer
-from .finetune import BUDGETS, experiment_world, finetune
+from .finetune import finetune
+from .experiments import BUDGETS, experiment_world
 from .pretrain import pretrain
 from .vqa import answer_loss, vqa_accuracy, vqa_scores, question_entries, majority_answers, prior_answer
 
@@ -367,7 +368,7 @@ def visual_lr_rung(runs, lr_visual: float | None = None, vqa_steps: int = 650, n
     path = Path(runs) / 'ladder' / f'{name}.json'
     if path.is_file(): return json.loads(path.read_text())
     world, out = experiment_world(runs), Path(runs) / 'ladder' / name
-    pre = pretrain(world, out, batch_size=32, progress=False, seed=seed, lr_visual=lr_visual, **BUDGETS['demo']['pretrain'])
+    pre = pretrain(world, out, batch_size=32, progress=False, seed=seed, lr_visual=lr_visual, **BUDGETS['demo'].pretrain)
     ft = finetune('vqa', world, out / 'model', out / 'vqa', steps=vqa_steps, eval_every=10**6, eval_limit=n_val, seed=seed,
                   progress=False, test=False)
     last = pre['evals'][-1]
