@@ -258,7 +258,7 @@ def show_grounding(model, task: GroundingTask, ds, indices, ncols: int = 6, widt
         for box, colour in ((b['box'][k].cpu(), 'lime'), (pred[k], 'red')):
             x0, y0, x1, y1 = (cxcywh_to_xyxy(box.float()) * S).tolist()
             ax.add_patch(Rectangle((x0 - .5, y0 - .5), x1 - x0, y1 - y0, fill=False, color=colour, lw=1.5))
-        ax.set_title(f"{b['text'][k]}\nIoU {iou[k]:.2f}", fontsize=7)
+        ax.set_title(f"{b['text'][k]}\nIoU {iou[k]:.2f}", fontsize=9)
     for ax in list(axs)[len(indices):]: ax.axis('off')
     fig.tight_layout()
     return fig

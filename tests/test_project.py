@@ -110,3 +110,12 @@ def test_sidebar_lists_every_notebook_once_in_sections():
         ['Foundations', 'The model', 'Training', 'Tasks', 'Official checkpoints', 'Results and benchmarks'])
     notebooks = sorted(p.name for p in (ROOT/'nbs').glob('*.ipynb') if not p.name.startswith('_'))
     assert sorted(listed) == notebooks, (set(notebooks) - set(listed), set(listed) - set(notebooks))
+
+
+def test_paper_map_names_exist():
+    "Every name in the README's table of paper terms (from nbs/index.ipynb) imports, so each term is one lookup away."
+    import importlib, re
+    section = (ROOT/'README.md').read_text().split('## The paper, term by term', 1)[1].split('\n## ', 1)[0]
+    names = re.findall(r'`mplug_nb\.(\w+)\.(\w+)`', section)
+    missing = [f'mplug_nb.{m}.{n}' for m, n in names if not hasattr(importlib.import_module(f'mplug_nb.{m}'), n)]
+    assert len(names) > 20 and not missing, missing
