@@ -120,6 +120,7 @@ def load_pretrained(path, device='cpu') -> tuple[MPLUG, object]:
     if missing: raise ValueError(f"load_pretrained: {path} lacks MPLUG weights {sorted(missing)[:6]}")
     return base, t.tok
 
+# %% ../nbs/13_finetune.ipynb #1676cf01
 def save_task_model(model: nn.Module, task: Task, out) -> Path:
     "Write the fine-tuned `model` of `task` into folder `out`: config.json, model.safetensors, tokenizer, task.json."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
@@ -132,6 +133,7 @@ TASK_MODELS = {'caption': 'a captioning model', 'caption_scst': 'a captioning mo
                'retrieval': 'a retrieval model', 'grounding': 'a grounding model', 'nlvr': 'an NLVR2 model',
                'videoqa': 'a video QA model', 'video_retrieval': 'a video retrieval model', None: 'a pre-trained model'}
 
+# %% ../nbs/13_finetune.ipynb #8e69bb66
 def check_task_folder(path, tasks: tuple, who: str) -> None:
     "`ValueError` naming what the model folder `path` holds unless it is a model of one of `tasks` (None: pre-trained) or of a task of your own registered as a subclass of one."
     saved = Path(path) / 'task.json'
@@ -143,6 +145,7 @@ def check_task_folder(path, tasks: tuple, who: str) -> None:
     raise ValueError(f"{path} holds {TASK_MODELS.get(kind, f'a {kind!r} model')}; {who} needs {TASK_MODELS[want]} "
                      f"(mplug_nb_finetune --task {want} --out OUT writes OUT/model)")
 
+# %% ../nbs/13_finetune.ipynb #28a63765
 def load_task_model(path, device='cpu', task: str | None = None) -> tuple[nn.Module, Task]:
     "The fine-tuned model in folder `path` and its `Task` (a pre-trained folder loads as `task`'s model, zero-shot)."
     path = Path(path)
@@ -217,6 +220,7 @@ def finetune(task: str, data, pretrained, out, steps: int = 1000, minutes: float
     (out / 'results.json').write_text(json.dumps(res, indent=1))
     return {**res, 'model': learn.model, 'task_obj': t, 'curve': curve, 'metrics': learn.history}
 
+# %% ../nbs/13_finetune.ipynb #dc0f02bb
 def evaluate_task(model, t: Task, data, split: str = 'test', limit: int | None = None, progress: bool = False) -> dict:
     "The task's metrics on the `split` split (its first `limit` items), its novel scenes, with images blanked (text-only), and the prior; `progress`: a line per measurement."
     data = Path(data)
@@ -258,6 +262,7 @@ def finetune_main(argv=None):
                    precision=a.precision)
     print(json.dumps({k: v for k, v in res.items() if k not in ('model', 'task_obj', 'curve', 'metrics')}, indent=1))
 
+# %% ../nbs/13_finetune.ipynb #52d33802
 def eval_main(argv=None):
     "Console script `mplug_nb_eval`."
     p = argparse.ArgumentParser(prog='mplug_nb_eval', description='Measure a fine-tuned (or, zero-shot, a pre-trained) mPLUG on a ShapesWorld task.')

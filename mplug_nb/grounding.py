@@ -205,6 +205,7 @@ class GroundingTask(Task):
         novel = {r.get('ref_id') for r in refs if isinstance(r, dict) and r.get('novel')}
         return [j for j, s in enumerate(ds.samples) if s[5] in novel]
 
+# %% ../nbs/17_grounding.ipynb #e41a83f5
 def box_scores(iou: Tensor) -> dict:
     "Accuracy (% with IoU >= 0.5), mean IoU (%) and count of IoUs (N,)."
     return {'acc': 100 * (iou >= 0.5).float().mean().item(), 'miou': 100 * iou.mean().item(), 'n': len(iou)}
@@ -282,6 +283,7 @@ def ground(model, task: GroundingTask, image: Image.Image, expression: str) -> d
     return {'xyxy': [round(v, 2) for v in (x0, y0, x1, y1)], 'xywh': [round(v, 2) for v in (x0, y0, x1 - x0, y1 - y0)],
             'letterboxed_cxcywh': [round(v, 4) for v in box.tolist()]}
 
+# %% ../nbs/17_grounding.ipynb #bde96d37
 def draw_box(image: Image.Image, xyxy, expression: str, width: float = 4.0, dpi: int = 100):
     "A Figure of `image` with the pixel box `xyxy` (red) and the expression as title."
     from matplotlib.figure import Figure
@@ -296,6 +298,7 @@ def draw_box(image: Image.Image, xyxy, expression: str, width: float = 4.0, dpi:
     fig.tight_layout()
     return fig
 
+# %% ../nbs/17_grounding.ipynb #ce375462
 def main(argv=None):
     "Console script `mplug_nb_ground`."
     p = argparse.ArgumentParser(prog='mplug_nb_ground', description='Find the object a referring expression names in an image, with a fine-tuned mPLUG.')

@@ -127,6 +127,7 @@ def rung_accuracy(model: Rung, data: VQATensors, tok, layout: str, n: int | None
     out = {t: round(100 * sum(v) / len(v), 1) for t, v in sorted(per.items())}
     return {'overall': round(100 * sum(map(sum, per.values())) / len(idx), 1), **out}
 
+# %% ../nbs/15a_ladder.ipynb #8f499e6d
 def vqa_rung(world, name: str, minutes: float = 3., steps: int | None = None, layout: str = 'image', images: int = 8,
              questions: int = 32, head: str = 'generate', memory: str = 'fused', lr: float = 5e-4, warmup: int = 50, n_val: int = 1000, evals: int = 4,
              seed: int = 0, preset: str = 'tiny', progress: bool = True, **overrides) -> dict:
@@ -160,6 +161,7 @@ def vqa_rung(world, name: str, minutes: float = 3., steps: int | None = None, la
             'minutes': round(train_s / 60, 2), 'questions': seen, 'questions_per_s': round(seen / train_s, 1),
             'val': curve[-1], 'text_only': rung_accuracy(model, val, tok, layout, n_val, blank=True), 'curve': curve}
 
+# %% ../nbs/15a_ladder.ipynb #8f13b50b
 def cached_rung(runs, name: str, **kwargs) -> dict:
     "`vqa_rung` into `runs/ladder/NAME.json`, or read back from there when it has run."
     path = Path(runs) / 'ladder' / f'{name}.json'

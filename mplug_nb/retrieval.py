@@ -133,6 +133,7 @@ class RetrievalTask(Task):
         out['r1'] = (out['t2i_r1'] + out['i2t_r1']) / 2
         return {**out, **{f'itc_{k}': v for k, v in out.items() if k != 'r1'}}          # chance whichever score ranks
 
+# %% ../nbs/16_retrieval.ipynb #559eef32
 def _miss(T: int, good: int, k: int) -> float:
     "Probability that none of `good` right texts among `T` is in a random top `k`."
     p = 1.

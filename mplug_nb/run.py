@@ -63,6 +63,7 @@ def _pretrain_figure(run_dir: Path):
     fig.tight_layout()
     return fig
 
+# %% ../nbs/90_run.ipynb #c34631b9
 def _loss_figure(out: Path, budget: str, tasks):
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, len(tasks), figsize=(2.6 * len(tasks), 2.4), dpi=72, squeeze=False)
@@ -71,6 +72,7 @@ def _loss_figure(out: Path, budget: str, tasks):
     fig.tight_layout()
     return fig
 
+# %% ../nbs/90_run.ipynb #9fcc84b7
 @torch.no_grad()
 def vqa_attention_figure(model, task, ds, i: int = 0):
     "A test image, its question, the model's answer and the truth, and each fusion layer's text-to-image attention."
@@ -91,6 +93,7 @@ def vqa_attention_figure(model, task, ds, i: int = 0):
     fig.suptitle(f"{item['text']}  answer: {pred}  (truth: {question_entries(ds)[i]['answer'][0]})", fontsize=9, y=1.04)
     return fig
 
+# %% ../nbs/90_run.ipynb #2381673b
 def _save(fig, path: Path) -> None:
     "Write `fig` to `path` and close it (a report's figures are files, not open windows)."
     import matplotlib.pyplot as plt

@@ -76,6 +76,7 @@ def question_entries(ds) -> list[dict]:
         if s[0] not in files: files[s[0]] = read_json(s[0], list)
     return [files[s[0]][s[1]] for s in ds.samples]
 
+# %% ../nbs/15_vqa.ipynb #0134ba08
 def prior_keys(entry: dict) -> tuple:
     "A question's question type and its (type, template); the template is the question with its colour, shape and noun words blanked."
     t = entry.get('question_type', 'all')
@@ -88,6 +89,7 @@ def majority_answers(entries: list[dict]) -> dict:
         for k in prior_keys(e): counts[k].update(e['answer'])
     return {k: c.most_common(1)[0][0] for k, c in counts.items()}
 
+# %% ../nbs/15_vqa.ipynb #ae944cfb
 def prior_answer(best: dict, entry: dict) -> str:
     "The prior's answer to a question: the commonest training answer of its type and template, else of its type."
     t, template = prior_keys(entry)
@@ -157,6 +159,7 @@ class VQATask(Task):
         idx = range(len(ds)) if indices is None else indices
         return vqa_scores({'generate': {i: prior_answer(best, entries[i]) for i in idx}}, entries)
 
+# %% ../nbs/15_vqa.ipynb #a472caa0
 def vqa_scores(preds: dict, entries: list[dict]) -> dict:
     "VQA accuracy (%) overall and per question type of {'generate': {item: answer}, 'rank': ...} ('rank_' keys for ranking)."
     out = {}
