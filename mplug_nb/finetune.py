@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 from safetensors.torch import save_model, load_model
+from fastcore.basics import patch
 from .config import MPLUGConfig
 from .data import load_tokenizer, shapesworld_dataset, read_json, ImageMajor
 from .model import MPLUG, has_twins
@@ -26,6 +27,7 @@ def blank(batch: dict) -> dict:
     "A copy of `batch` whose images (and frames) are all zeros: the dataset's mean colour once normalised, no content."
     return {k: (torch.zeros_like(v) if k in IMAGE_KEYS else v) for k, v in batch.items()}
 
+# %% ../nbs/13_finetune.ipynb #2b7ee7bb
 class Task:
     "A downstream task: model, data, loss and metric. Subclasses set `name`, `data_task`, `metric` and the methods."
     name: str = ''                # the --task name
@@ -40,27 +42,6 @@ class Task:
     def build(self, model: MPLUG) -> nn.Module:
         "The fine-tuning model made from the pre-trained `model` (by default the model itself, whose heads suffice)."
         return model
-
-    def dataset(self, root, split: str, seed: int | None = None):
-        "This task's ShapesWorld dataset of `split` at the model's image size."
-        return shapesworld_dataset(root, self.data_task, split, size=self.cfg.image_size, seed=seed)
-
-    def train_dataset(self, root, seed: int | None = None):
-        "The training data: `dataset(root, 'train')`, grouped by image (`ImageMajor`) when the task trains image-major."
-        ds = self.dataset(root, 'train', seed=seed)
-        return ImageMajor(ds) if self.image_major else ds
-
-    def collate_fn(self, ds):
-        "The batch maker for `ds`: texts tokenized to at most the model's text length."
-        return ds.collate_fn(self.tok, max_length=self.cfg.max_position_embeddings, truncation=True)
-
-    def batches(self, ds, indices=None, batch_size: int | None = None, blank_images: bool = False):
-        "Collated evaluation batches over `indices` of `ds` (all by default), images blanked when asked."
-        idx = list(range(len(ds))) if indices is None else list(indices)
-        collate, bs = self.collate_fn(ds), batch_size or self.eval_batch_size
-        for s in range(0, len(idx), bs):
-            b = collate([ds[i] for i in idx[s:s + bs]])
-            yield blank(b) if blank_images else b
 
     def loss(self, model, batch: dict, step: int) -> dict:
         "The `Learner`'s loss_fn: {'loss': ..., other terms}."
@@ -77,6 +58,32 @@ class Task:
     def novel_indices(self, ds) -> list[int]:
         "Items of `ds` that show a held-out attribute combination (the annotation's `novel` flag)."
         return entry_flag_indices(ds, 'novel')
+
+# %% ../nbs/13_finetune.ipynb #4d5d7716
+@patch
+def dataset(self: Task, root, split: str, seed: int | None = None):
+    "This task's ShapesWorld dataset of `split` at the model's image size."
+    return shapesworld_dataset(root, self.data_task, split, size=self.cfg.image_size, seed=seed)
+
+@patch
+def train_dataset(self: Task, root, seed: int | None = None):
+    "The training data: `dataset(root, 'train')`, grouped by image (`ImageMajor`) when the task trains image-major."
+    ds = self.dataset(root, 'train', seed=seed)
+    return ImageMajor(ds) if self.image_major else ds
+
+@patch
+def collate_fn(self: Task, ds):
+    "The batch maker for `ds`: texts tokenized to at most the model's text length."
+    return ds.collate_fn(self.tok, max_length=self.cfg.max_position_embeddings, truncation=True)
+
+@patch
+def batches(self: Task, ds, indices=None, batch_size: int | None = None, blank_images: bool = False):
+    "Collated evaluation batches over `indices` of `ds` (all by default), images blanked when asked."
+    idx = list(range(len(ds))) if indices is None else list(indices)
+    collate, bs = self.collate_fn(ds), batch_size or self.eval_batch_size
+    for s in range(0, len(idx), bs):
+        b = collate([ds[i] for i in idx[s:s + bs]])
+        yield blank(b) if blank_images else b
 
 # %% ../nbs/13_finetune.ipynb #4b0c37c2
 def entry_flag_indices(ds, key: str = 'novel') -> list[int]:
