@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy, functools, json, random, time
 from collections import defaultdict
 from pathlib import Path
+from fastcore.basics import patch
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -91,29 +92,32 @@ class Rung(nn.Module):
         "Answer logits (Q, n_answers) from h'[CLS]."
         return self.classifier(memory[:, 0 if self.memory_kind == 'text' else self.cfg.num_visual_tokens])
 
-    def loss(self, data: VQATensors, qs: list[int], layout: str, tok) -> Tensor:
-        "The official weighted-answer loss (generate), or cross-entropy against the answer weights over the answer list (classify)."
-        mem, mask = self.memory(data, qs, layout)
-        if self.head == 'classify':
-            target = torch.zeros(len(qs), len(self.answers))
-            where = {a: i for i, a in enumerate(self.answers)}
-            for j, q in enumerate(qs):                                                # annotators' synonyms outside the list drop out
-                for a, w in zip(*data.answers[q]):
-                    if a in where: target[j, where[a]] += w
-            return F.cross_entropy(self.logits(mem), target)
-        answers = [(a, w) for q in qs for a, w in zip(*data.answers[q])]
-        ids, amask = tokenize(tok, [a + ' ' + tok.sep_token for a, _ in answers])
-        return answer_loss(self.mplug.text_decoder, mem, mask, ids, amask, torch.tensor([w for _, w in answers]),
-                           torch.tensor([len(data.answers[q][0]) for q in qs]))
+# %% ../nbs/15a_ladder.ipynb #5d0533e6
+@patch
+def loss(self: Rung, data: VQATensors, qs: list[int], layout: str, tok) -> Tensor:
+    "The official weighted-answer loss (generate), or cross-entropy against the answer weights over the answer list (classify)."
+    mem, mask = self.memory(data, qs, layout)
+    if self.head == 'classify':
+        target = torch.zeros(len(qs), len(self.answers))
+        where = {a: i for i, a in enumerate(self.answers)}
+        for j, q in enumerate(qs):                                                # annotators' synonyms outside the list drop out
+            for a, w in zip(*data.answers[q]):
+                if a in where: target[j, where[a]] += w
+        return F.cross_entropy(self.logits(mem), target)
+    answers = [(a, w) for q in qs for a, w in zip(*data.answers[q])]
+    ids, amask = tokenize(tok, [a + ' ' + tok.sep_token for a, _ in answers])
+    return answer_loss(self.mplug.text_decoder, mem, mask, ids, amask, torch.tensor([w for _, w in answers]),
+                       torch.tensor([len(data.answers[q][0]) for q in qs]))
 
-    @torch.no_grad()
-    def predict(self, data: VQATensors, qs: list[int], layout: str, tok, blank: bool = False) -> list[str]:
-        "The answer of each question: the classifier's best, or the best of the answer list ranked by the decoder."
-        mem, mask = self.memory(data, qs, layout, blank)
-        if self.head == 'classify': return [self.answers[i] for i in self.logits(mem).argmax(-1).tolist()]
-        ids, amask = tokenize(tok, [a + ' ' + tok.sep_token for a in self.answers])
-        top, _ = rank_answer(self.mplug.text_decoder, mem, mask, ids, amask, k=min(32, len(self.answers)))
-        return [self.answers[i] for i in top[:, 0].tolist()]
+@patch
+@torch.no_grad()
+def predict(self: Rung, data: VQATensors, qs: list[int], layout: str, tok, blank: bool = False) -> list[str]:
+    "The answer of each question: the classifier's best, or the best of the answer list ranked by the decoder."
+    mem, mask = self.memory(data, qs, layout, blank)
+    if self.head == 'classify': return [self.answers[i] for i in self.logits(mem).argmax(-1).tolist()]
+    ids, amask = tokenize(tok, [a + ' ' + tok.sep_token for a in self.answers])
+    top, _ = rank_answer(self.mplug.text_decoder, mem, mask, ids, amask, k=min(32, len(self.answers)))
+    return [self.answers[i] for i in top[:, 0].tolist()]
 
 # %% ../nbs/15a_ladder.ipynb #8088b9cd
 def rung_accuracy(model: Rung, data: VQATensors, tok, layout: str, n: int | None = None, blank: bool = False, batch: int = 200) -> dict:
