@@ -9,7 +9,8 @@ from pathlib import Path
 import torch
 from .config import get_config
 from .model import MPLUG
-from .finetune import load_pretrained, cached_finetune, load_task_model, experiment_world, experiment_pretrained, runs_dir
+from .finetune import load_pretrained, load_task_model
+from .experiments import cached_finetune, experiment_world, experiment_pretrained, runs_dir
 
 # %% auto #0
 __all__ = ['FUSION_LAYERS', 'ABLATION_DESIGNS', 'ABLATION_EVAL', 'ABLATION_STEPS', 'ABLATION_SEEDS', 'slug', 'design_pattern',
@@ -66,6 +67,7 @@ def ablation_run(pretrained, world, runs: Path, design: str, task: str, seed: in
                                     'step_ms': 1000 * res['train_s'] / max(1, res['steps']), 'steps': res['steps']}))
     return {'design': design, 'task': task, 'seed': seed, **json.loads(path.read_text())}
 
+# %% ../nbs/22_ablation.ipynb #60e7ee0e
 def run_ablation(pretrained=None, world=None, runs=None, steps: dict = ABLATION_STEPS, tasks=('vqa', 'retrieval'), designs=None,
                  seeds=ABLATION_SEEDS, progress: bool = True) -> list[dict]:
     "Fine-tune and measure every design on every task with every seed; one row per (design, task, seed), also in runs/ablation/results.json."

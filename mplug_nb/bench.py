@@ -155,6 +155,7 @@ def _blip(layers: int, hidden: int, heads: int, vocab: int):
     vision = dict(hidden_size=hidden, intermediate_size=64, num_hidden_layers=1, num_attention_heads=heads, image_size=32, patch_size=16)
     return BlipForConditionalGeneration(BlipConfig(text_config=text, vision_config=vision)).eval()
 
+# %% ../nbs/95_bench.ipynb #511d7c4f
 def bench_generate(threads: int = 2, batch: int = 2, beams: int = 5, new_tokens: int = 25, layers: int = 12, hidden: int = 768,
                    heads: int = 12, memory: int = 577, vocab: int = 30522, reps: int = 3, uncached_reps: int = 1) -> dict:
     "Beam search: ours with the cache vs without it, and vs Hugging Face BLIP's text decoder `generate`, same sizes and settings."
@@ -251,6 +252,7 @@ def _synthetic_batch(cfg, batch: int, image_size: int, length: int = 30, prefix:
 
 COMPILED_PARTS = ('visual_encoder', 'text_encoder', 'fusion_encoder', 'text_decoder')   # what `compile=True` compiles
 
+# %% ../nbs/95_bench.ipynb #a56d40a3
 def _pretrain_setup(cfg, batch: int, threads: int, device='cpu') -> tuple:
     "A seeded `MPLUG` of `cfg` in training mode, its AdamW and a synthetic batch of `batch` pairs, on `device`."
     torch.set_num_threads(threads); torch.manual_seed(0)
@@ -258,6 +260,7 @@ def _pretrain_setup(cfg, batch: int, threads: int, device='cpu') -> tuple:
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
     return model, opt, {k: v.to(device) for k, v in _synthetic_batch(cfg, batch, cfg.image_size).items()}
 
+# %% ../nbs/95_bench.ipynb #e4a2c449
 def _pretrain_step(model, batch: dict, opt, device, dtype):
     "One pre-training step: forward (all objectives, alpha 0.4) under autocast to `dtype` if given, backward, AdamW."
     with torch.autocast(torch.device(device).type, dtype=dtype, enabled=dtype is not None):
@@ -284,6 +287,7 @@ def train_step_stats(preset: str, batch: int, image_size: int | None = None, ste
                 compiled=compile, first_s=times[0], s_per_step=s, samples_per_s=batch / s, flops=fc.get_total_flops(),
                 gflops=fc.get_total_flops() / s / 1e9, peak_mb=peak)
 
+# %% ../nbs/95_bench.ipynb #5e102b79
 def bench_pretrain(runs=(('tiny', 32, None, None), ('tiny', 32, None, None, True), ('tiny', 32, None, torch.bfloat16),
                          ('tiny', 32, None, torch.bfloat16, True), ('base', 2, 256, None)), steps: int = 3,
                    threads: int = 2) -> list[dict]:
@@ -292,6 +296,7 @@ def bench_pretrain(runs=(('tiny', 32, None, None), ('tiny', 32, None, None, True
     with mp.get_context('spawn').Pool(1, maxtasksperchild=1) as pool:
         return [pool.apply(fn, (p, b, s, steps, threads, 'cpu', dt, bool(c and c[0]))) for p, b, s, dt, *c in runs]
 
+# %% ../nbs/95_bench.ipynb #6a8f610a
 def format_pretrain(rows: list[dict]) -> str:
     "A plain-text table of `bench_pretrain`; 'time / fp32': a row's step time over the eager fp32 row of the same preset, batch and size."
     fp32 = {(r['preset'], r['batch'], r['image_size']): r['s_per_step'] for r in rows if r['dtype'] == 'float32' and not r.get('compiled')}
@@ -376,6 +381,7 @@ def bench_batching(tasks=('pretrain', 'vqa', 'caption', 'grounding'), images: in
                              repeated_texts_per_s=n / rep, image_major_texts_per_s=n / im, speedup=rep / im))
     return rows
 
+# %% ../nbs/95_bench.ipynb #03d2d297
 def format_batching(rows: list[dict]) -> str:
     "A plain-text table of `bench_batching`."
     lines = [f"{'task':<11}{'images':>7}{'texts':>7}{'repeated s':>12}{'image-major s':>15}{'texts/s before':>16}{'after':>8}{'speed-up':>10}"]
@@ -394,6 +400,7 @@ def peak_rss_mb() -> float:
             if line.startswith('VmHWM:'): return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
+# %% ../nbs/95_bench.ipynb #b4974bdb
 def load_stats(path, preset: str, momentum: bool, threads: int = 2) -> dict:
     "Seconds and peak resident memory (MB, the whole process) of `load_official(path, preset, momentum=momentum)`, and the loaded model's MB; run it in a fresh process."
     torch.set_num_threads(threads)
@@ -405,6 +412,7 @@ def load_stats(path, preset: str, momentum: bool, threads: int = 2) -> dict:
     return dict(image_size=model.cfg.image_size, momentum=momentum, load_s=s, peak_mb=peak_rss_mb(),
                 imports_mb=before, model_mb=sum(tensors.values()) / 2**20, file_mb=Path(path).stat().st_size / 2**20)
 
+# %% ../nbs/95_bench.ipynb #b2fd33d5
 def bench_load(preset: str = 'base', sizes=(224, 384), layout: str = 'vqa', threads: int = 2, tmp=None) -> list[dict]:
     "`load_stats` of a random official `layout` checkpoint of `preset` at each image size, with and without the momentum twins, each load in a fresh process."
     fn, rows = importlib.import_module('mplug_nb.bench').load_stats, []
@@ -417,6 +425,7 @@ def bench_load(preset: str = 'base', sizes=(224, 384), layout: str = 'vqa', thre
                     rows.append({'preset': preset, **pool.apply(fn, (str(path), preset, momentum, threads))})
     return rows
 
+# %% ../nbs/95_bench.ipynb #5490fc21
 def format_load(rows: list[dict]) -> str:
     "A plain-text table of `bench_load`; 'peak / twins': a row's peak memory over the row with twins of the same size."
     full = {r['image_size']: r['peak_mb'] for r in rows if r['momentum']}
@@ -429,7 +438,7 @@ def format_load(rows: list[dict]) -> str:
 # %% ../nbs/95_bench.ipynb #86d5dcd4
 import json
 from .learner import read_metrics
-from .finetune import EXPERIMENTS, runs_dir
+from .experiments import EXPERIMENTS, runs_dir
 
 # %% ../nbs/95_bench.ipynb #dc98d61a
 def _curve_time(point: dict) -> float:

@@ -38,6 +38,7 @@ def java_missing() -> str | None:
         return "java is not on PATH (pycocoevalcap runs the PTB tokenizer, METEOR and SPICE in Java); install a JRE, e.g. apt-get install default-jre"
     return None
 
+# %% ../nbs/14_caption.ipynb #b1d28e07
 def spice_missing() -> str | None:
     "Why SPICE cannot run here, or None when its Java and Stanford CoreNLP jars are present."
     if (why := java_missing()): return why
@@ -49,6 +50,7 @@ def spice_missing() -> str | None:
                 f"downloads them from nlp.stanford.edu on first use, and this machine has no network")
     return None
 
+# %% ../nbs/14_caption.ipynb #0d001440
 def simple_tokenize(text: str) -> str:
     "A Python stand-in for pycocoevalcap's PTB tokenization: lower case, punctuation dropped, words joined by one space."
     t = re.sub(r'([()\[\]{}])', r' \1 ', _PUNCT_RE.sub(' ', text.lower()))
@@ -66,6 +68,7 @@ def quiet_stderr():
             os.dup2(saved, 2); f.seek(0); sys.stderr.write(f.read().decode(errors='replace')); raise
         finally: os.dup2(saved, 2); os.close(saved)
 
+# %% ../nbs/14_caption.ipynb #240ac766
 def ptb_tokenize(captions: dict, java: bool = True) -> dict:
     "{id: [caption, ...]} tokenized as the COCO evaluation does (Stanford PTB tokenizer); `simple_tokenize` without Java."
     if java and java_missing() is None:
@@ -85,6 +88,7 @@ def _meteor():
         _METEOR = Meteor()
     return _METEOR
 
+# %% ../nbs/14_caption.ipynb #9bd81224
 def _check_caption_inputs(refs: dict, preds: dict) -> None:
     if not isinstance(refs, dict) or not isinstance(preds, dict):
         raise TypeError(f"caption_scores: expected dicts {{id: [reference, ...]}} and {{id: caption}}, got {type(refs).__name__} and {type(preds).__name__}")
@@ -98,6 +102,7 @@ def _check_caption_inputs(refs: dict, preds: dict) -> None:
         if not isinstance(v, (list, tuple)) or not v or not all(isinstance(r, str) for r in v):
             raise ValueError(f"caption_scores: refs[{k!r}]: expected a non-empty list of strings, got {v!r}")
 
+# %% ../nbs/14_caption.ipynb #e050e707
 def caption_scores(refs: dict, preds: dict, java: bool = True, spice: bool = True) -> dict:
     "COCO caption metrics ×100 of captions {id: caption} against {id: [references]}; what cannot run is None, with its reason in 'unavailable'."
     from pycocoevalcap.bleu.bleu import Bleu
@@ -136,6 +141,7 @@ def _ngrams(text: str, n: int = 4) -> dict:
         for i in range(len(words) - k + 1): counts[tuple(words[i:i + k])] += 1
     return counts
 
+# %% ../nbs/14_caption.ipynb #9db368fc
 class CiderD:
     "CIDEr-D of captions against their references, with document frequencies from a fixed corpus of reference lists (tokenized)."
     def __init__(self, corpus_refs, n: int = 4, sigma: float = 6.0):
@@ -304,6 +310,7 @@ class CaptionImages(Dataset):
         "Stack the images; `refs` stay lists (there is no text to tokenize)."
         return partial(collate, tokenizer=tokenizer)
 
+# %% ../nbs/14_caption.ipynb #88e96a64
 @register_task
 class CaptionSCSTTask(CaptionTask):
     "Captioning, second stage: SCST with CIDEr-D rewards over the 5 beam candidates of each image (start from a CE model)."

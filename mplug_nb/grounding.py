@@ -6,6 +6,7 @@
 from __future__ import annotations
 import argparse, json, math
 from pathlib import Path
+from fastcore.basics import patch
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -146,67 +147,78 @@ class GroundingTask(Task):
         ds.refs_file = Path(root) / 'grounding' / 'refs.json'          # for `novel_indices`
         return ds
 
-    def memory(self, model, batch: dict) -> tuple[Tensor, Tensor]:
-        "The decoder's memory [v'; h'] (B, N_v + L, d) and its mask."
-        return model.prefix_memory(model.encode_image(batch['image'], batch.get('image_index')), batch['text_ids'], batch['text_mask'])
-
-    def sequence(self, box: Tensor) -> Tensor:
-        "Decoder input (B, 5): the prefix token and the 4 location tokens of boxes (B, 4)."
-        loc = self.loc_ids.to(box.device)[box_to_bins(box, self.n_bins)]                  # (B, 4)
-        return torch.cat([torch.full_like(loc[:, :1], self.prefix_id), loc], 1)
-
-    def location_logits(self, model, batch: dict) -> Tensor:
-        "Teacher-forced logits (B, 4, V) of the 4 location tokens, non-location tokens masked (-10000)."
-        memory, mask = self.memory(model, batch)
-        logits = model.text_decoder(self.sequence(batch['box']), None, memory, mask).logits[:, :-1]   # (B, 4, V)
-        return logits.float() + (~self.vocab_mask).to(logits.device).float() * MASK_VALUE
-
-    def pointer(self, model, batch: dict) -> tuple[Tensor, Tensor]:
-        "The pointer's patch scores (B, N) and boxes (B, 4) from the fused image and expression."
-        if not hasattr(model, 'grounding_pointer'): raise ValueError("GroundingTask: the model has no grounding_pointer; make it with task.build(model)")
-        v2, h2 = model.fuse(model.encode_image(batch['image'], batch.get('image_index')),
-                            model.encode_text(batch['text_ids'], batch['text_mask']), batch['text_mask'])
-        return model.grounding_pointer(v2, h2[:, 0])
-
-    def loss(self, model, batch: dict, step: int) -> dict:
-        if self.head == 'pointer': return pointer_loss(*self.pointer(model, batch), batch['box'])
-        logits = self.location_logits(model, batch)                                       # (B, 4, V)
-        target = self.sequence(batch['box'])[:, 1:]                                       # (B, 4)
-        ce = F.cross_entropy(logits.transpose(1, 2), target, reduction='none')            # (B, 4)
-        pred = bins_to_box(logits.detach().argmax(-1) - self.loc_ids[0].item(), self.n_bins)
-        w = box_weights(pred, batch['box'])
-        return {'loss': weighted_box_loss(ce, w, self.weighting), 'ce': ce.detach().mean(), 'weight': w.mean()}
-
-    @torch.no_grad()
-    def predict(self, model, batch: dict) -> Tensor:
-        "Boxes (B, 4) in (cx, cy, w, h), normalised to the letterboxed image: greedily decoded, or the pointer's."
-        model.eval()
-        if self.head == 'pointer': return self.pointer(model, batch)[1]
-        memory, mask = self.memory(model, batch)
-        prompt = torch.full((memory.shape[0], 1), self.prefix_id, dtype=torch.long, device=memory.device)
-        out = greedy_search(model.text_decoder, memory, mask, prompt=prompt, min_length=0, max_length=4,
-                            vocab_mask=self.vocab_mask.to(memory.device))
-        return bins_to_box(out.sequences - self.loc_ids[0].item(), self.n_bins)
-
-    def evaluate(self, model, ds, indices=None, blank_images: bool = False) -> dict:
-        dev, ious = next(model.parameters()).device, []
-        for b in self.batches(ds, indices, blank_images=blank_images):
-            b = to_device(b, dev)
-            ious.append(pair_iou(cxcywh_to_xyxy(self.predict(model, b)), cxcywh_to_xyxy(b['box'].float()))[0].cpu())
-        return box_scores(torch.cat(ious))
-
-    def prior(self, train_ds, ds, indices=None) -> dict:
-        "The mean training box, predicted for every expression."
-        mean = dataset_boxes(train_ds).mean(0)
-        target = dataset_boxes(ds, indices)
-        return {**box_scores(pair_iou(cxcywh_to_xyxy(mean.expand_as(target)), cxcywh_to_xyxy(target))[0]), 'box': [round(v, 4) for v in mean.tolist()]}
-
     def novel_indices(self, ds) -> list[int]:
         "Samples whose ref (by `ref_id`) is flagged `novel` in refs.json (a held-out attribute combination in the image)."
         refs = read_json(getattr(ds, 'refs_file', Path(ds.image_root) / 'grounding' / 'refs.json'), list)
         novel = {r.get('ref_id') for r in refs if isinstance(r, dict) and r.get('novel')}
         return [j for j, s in enumerate(ds.samples) if s[5] in novel]
 
+# %% ../nbs/17_grounding.ipynb #5db63e6b
+@patch
+def memory(self: GroundingTask, model, batch: dict) -> tuple[Tensor, Tensor]:
+    "The decoder's memory [v'; h'] (B, N_v + L, d) and its mask."
+    return model.prefix_memory(model.encode_image(batch['image'], batch.get('image_index')), batch['text_ids'], batch['text_mask'])
+
+@patch
+def sequence(self: GroundingTask, box: Tensor) -> Tensor:
+    "Decoder input (B, 5): the prefix token and the 4 location tokens of boxes (B, 4)."
+    loc = self.loc_ids.to(box.device)[box_to_bins(box, self.n_bins)]                  # (B, 4)
+    return torch.cat([torch.full_like(loc[:, :1], self.prefix_id), loc], 1)
+
+@patch
+def location_logits(self: GroundingTask, model, batch: dict) -> Tensor:
+    "Teacher-forced logits (B, 4, V) of the 4 location tokens, non-location tokens masked (-10000)."
+    memory, mask = self.memory(model, batch)
+    logits = model.text_decoder(self.sequence(batch['box']), None, memory, mask).logits[:, :-1]   # (B, 4, V)
+    return logits.float() + (~self.vocab_mask).to(logits.device).float() * MASK_VALUE
+
+@patch
+def pointer(self: GroundingTask, model, batch: dict) -> tuple[Tensor, Tensor]:
+    "The pointer's patch scores (B, N) and boxes (B, 4) from the fused image and expression."
+    if not hasattr(model, 'grounding_pointer'): raise ValueError("GroundingTask: the model has no grounding_pointer; make it with task.build(model)")
+    v2, h2 = model.fuse(model.encode_image(batch['image'], batch.get('image_index')),
+                        model.encode_text(batch['text_ids'], batch['text_mask']), batch['text_mask'])
+    return model.grounding_pointer(v2, h2[:, 0])
+
+@patch
+def loss(self: GroundingTask, model, batch: dict, step: int) -> dict:
+    if self.head == 'pointer': return pointer_loss(*self.pointer(model, batch), batch['box'])
+    logits = self.location_logits(model, batch)                                       # (B, 4, V)
+    target = self.sequence(batch['box'])[:, 1:]                                       # (B, 4)
+    ce = F.cross_entropy(logits.transpose(1, 2), target, reduction='none')            # (B, 4)
+    pred = bins_to_box(logits.detach().argmax(-1) - self.loc_ids[0].item(), self.n_bins)
+    w = box_weights(pred, batch['box'])
+    return {'loss': weighted_box_loss(ce, w, self.weighting), 'ce': ce.detach().mean(), 'weight': w.mean()}
+
+# %% ../nbs/17_grounding.ipynb #fe2e2f12
+@patch
+@torch.no_grad()
+def predict(self: GroundingTask, model, batch: dict) -> Tensor:
+    "Boxes (B, 4) in (cx, cy, w, h), normalised to the letterboxed image: greedily decoded, or the pointer's."
+    model.eval()
+    if self.head == 'pointer': return self.pointer(model, batch)[1]
+    memory, mask = self.memory(model, batch)
+    prompt = torch.full((memory.shape[0], 1), self.prefix_id, dtype=torch.long, device=memory.device)
+    out = greedy_search(model.text_decoder, memory, mask, prompt=prompt, min_length=0, max_length=4,
+                        vocab_mask=self.vocab_mask.to(memory.device))
+    return bins_to_box(out.sequences - self.loc_ids[0].item(), self.n_bins)
+
+@patch
+def evaluate(self: GroundingTask, model, ds, indices=None, blank_images: bool = False) -> dict:
+    dev, ious = next(model.parameters()).device, []
+    for b in self.batches(ds, indices, blank_images=blank_images):
+        b = to_device(b, dev)
+        ious.append(pair_iou(cxcywh_to_xyxy(self.predict(model, b)), cxcywh_to_xyxy(b['box'].float()))[0].cpu())
+    return box_scores(torch.cat(ious))
+
+@patch
+def prior(self: GroundingTask, train_ds, ds, indices=None) -> dict:
+    "The mean training box, predicted for every expression."
+    mean = dataset_boxes(train_ds).mean(0)
+    target = dataset_boxes(ds, indices)
+    return {**box_scores(pair_iou(cxcywh_to_xyxy(mean.expand_as(target)), cxcywh_to_xyxy(target))[0]), 'box': [round(v, 4) for v in mean.tolist()]}
+
+# %% ../nbs/17_grounding.ipynb #e41a83f5
 def box_scores(iou: Tensor) -> dict:
     "Accuracy (% with IoU >= 0.5), mean IoU (%) and count of IoUs (N,)."
     return {'acc': 100 * (iou >= 0.5).float().mean().item(), 'miou': 100 * iou.mean().item(), 'n': len(iou)}
@@ -260,7 +272,7 @@ def show_grounding(model, task: GroundingTask, ds, indices, ncols: int = 6, widt
         for box, colour in ((b['box'][k].cpu(), 'lime'), (pred[k], 'red')):
             x0, y0, x1, y1 = (cxcywh_to_xyxy(box.float()) * S).tolist()
             ax.add_patch(Rectangle((x0 - .5, y0 - .5), x1 - x0, y1 - y0, fill=False, color=colour, lw=1.5))
-        ax.set_title(f"{b['text'][k]}\nIoU {iou[k]:.2f}", fontsize=7)
+        ax.set_title(f"{b['text'][k]}\nIoU {iou[k]:.2f}", fontsize=9)
     for ax in list(axs)[len(indices):]: ax.axis('off')
     fig.tight_layout()
     return fig
@@ -284,6 +296,7 @@ def ground(model, task: GroundingTask, image: Image.Image, expression: str) -> d
     return {'xyxy': [round(v, 2) for v in (x0, y0, x1, y1)], 'xywh': [round(v, 2) for v in (x0, y0, x1 - x0, y1 - y0)],
             'letterboxed_cxcywh': [round(v, 4) for v in box.tolist()]}
 
+# %% ../nbs/17_grounding.ipynb #bde96d37
 def draw_box(image: Image.Image, xyxy, expression: str, width: float = 4.0, dpi: int = 100):
     "A Figure of `image` with the pixel box `xyxy` (red) and the expression as title."
     from matplotlib.figure import Figure
@@ -298,6 +311,7 @@ def draw_box(image: Image.Image, xyxy, expression: str, width: float = 4.0, dpi:
     fig.tight_layout()
     return fig
 
+# %% ../nbs/17_grounding.ipynb #ce375462
 def main(argv=None):
     "Console script `mplug_nb_ground`."
     p = argparse.ArgumentParser(prog='mplug_nb_ground', description='Find the object a referring expression names in an image, with a fine-tuned mPLUG.')

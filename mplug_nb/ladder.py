@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy, functools, json, random, time
 from collections import defaultdict
 from pathlib import Path
+from fastcore.basics import patch
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -21,7 +22,8 @@ from .model import MPLUG
 from .generation import rank_answer
 from .learner import cosine_lr, pick_precision
 from .vit import VisionTransformer
-from .finetune import BUDGETS, experiment_world, finetune
+from .finetune import finetune
+from .experiments import BUDGETS, experiment_world
 from .pretrain import pretrain
 from .vqa import answer_loss, vqa_accuracy, vqa_scores, question_entries, majority_answers, prior_answer
 
@@ -93,29 +95,32 @@ class Rung(nn.Module):
         "Answer logits (Q, n_answers) from h'[CLS]."
         return self.classifier(memory[:, 0 if self.memory_kind == 'text' else self.cfg.num_visual_tokens])
 
-    def loss(self, data: VQATensors, qs: list[int], layout: str, tok) -> Tensor:
-        "The official weighted-answer loss (generate), or cross-entropy against the answer weights over the answer list (classify)."
-        mem, mask = self.memory(data, qs, layout)
-        if self.head == 'classify':
-            target = torch.zeros(len(qs), len(self.answers))
-            where = {a: i for i, a in enumerate(self.answers)}
-            for j, q in enumerate(qs):                                                # annotators' synonyms outside the list drop out
-                for a, w in zip(*data.answers[q]):
-                    if a in where: target[j, where[a]] += w
-            return F.cross_entropy(self.logits(mem), target)
-        answers = [(a, w) for q in qs for a, w in zip(*data.answers[q])]
-        ids, amask = tokenize(tok, [a + ' ' + tok.sep_token for a, _ in answers])
-        return answer_loss(self.mplug.text_decoder, mem, mask, ids, amask, torch.tensor([w for _, w in answers]),
-                           torch.tensor([len(data.answers[q][0]) for q in qs]))
+# %% ../nbs/15a_ladder.ipynb #5d0533e6
+@patch
+def loss(self: Rung, data: VQATensors, qs: list[int], layout: str, tok) -> Tensor:
+    "The official weighted-answer loss (generate), or cross-entropy against the answer weights over the answer list (classify)."
+    mem, mask = self.memory(data, qs, layout)
+    if self.head == 'classify':
+        target = torch.zeros(len(qs), len(self.answers))
+        where = {a: i for i, a in enumerate(self.answers)}
+        for j, q in enumerate(qs):                                                # annotators' synonyms outside the list drop out
+            for a, w in zip(*data.answers[q]):
+                if a in where: target[j, where[a]] += w
+        return F.cross_entropy(self.logits(mem), target)
+    answers = [(a, w) for q in qs for a, w in zip(*data.answers[q])]
+    ids, amask = tokenize(tok, [a + ' ' + tok.sep_token for a, _ in answers])
+    return answer_loss(self.mplug.text_decoder, mem, mask, ids, amask, torch.tensor([w for _, w in answers]),
+                       torch.tensor([len(data.answers[q][0]) for q in qs]))
 
-    @torch.no_grad()
-    def predict(self, data: VQATensors, qs: list[int], layout: str, tok, blank: bool = False) -> list[str]:
-        "The answer of each question: the classifier's best, or the best of the answer list ranked by the decoder."
-        mem, mask = self.memory(data, qs, layout, blank)
-        if self.head == 'classify': return [self.answers[i] for i in self.logits(mem).argmax(-1).tolist()]
-        ids, amask = tokenize(tok, [a + ' ' + tok.sep_token for a in self.answers])
-        top, _ = rank_answer(self.mplug.text_decoder, mem, mask, ids, amask, k=min(32, len(self.answers)))
-        return [self.answers[i] for i in top[:, 0].tolist()]
+@patch
+@torch.no_grad()
+def predict(self: Rung, data: VQATensors, qs: list[int], layout: str, tok, blank: bool = False) -> list[str]:
+    "The answer of each question: the classifier's best, or the best of the answer list ranked by the decoder."
+    mem, mask = self.memory(data, qs, layout, blank)
+    if self.head == 'classify': return [self.answers[i] for i in self.logits(mem).argmax(-1).tolist()]
+    ids, amask = tokenize(tok, [a + ' ' + tok.sep_token for a in self.answers])
+    top, _ = rank_answer(self.mplug.text_decoder, mem, mask, ids, amask, k=min(32, len(self.answers)))
+    return [self.answers[i] for i in top[:, 0].tolist()]
 
 # %% ../nbs/15a_ladder.ipynb #8088b9cd
 def rung_accuracy(model: Rung, data: VQATensors, tok, layout: str, n: int | None = None, blank: bool = False, batch: int = 200) -> dict:
@@ -129,6 +134,7 @@ def rung_accuracy(model: Rung, data: VQATensors, tok, layout: str, n: int | None
     out = {t: round(100 * sum(v) / len(v), 1) for t, v in sorted(per.items())}
     return {'overall': round(100 * sum(map(sum, per.values())) / len(idx), 1), **out}
 
+# %% ../nbs/15a_ladder.ipynb #8f499e6d
 def vqa_rung(world, name: str, minutes: float = 3., steps: int | None = None, layout: str = 'image', images: int = 8,
              questions: int = 32, head: str = 'generate', memory: str = 'fused', lr: float = 5e-4, warmup: int = 50, n_val: int = 1000, evals: int = 4,
              seed: int = 0, preset: str = 'tiny', progress: bool = True, **overrides) -> dict:
@@ -162,6 +168,7 @@ def vqa_rung(world, name: str, minutes: float = 3., steps: int | None = None, la
             'minutes': round(train_s / 60, 2), 'questions': seen, 'questions_per_s': round(seen / train_s, 1),
             'val': curve[-1], 'text_only': rung_accuracy(model, val, tok, layout, n_val, blank=True), 'curve': curve}
 
+# %% ../nbs/15a_ladder.ipynb #8f13b50b
 def cached_rung(runs, name: str, **kwargs) -> dict:
     "`vqa_rung` into `runs/ladder/NAME.json`, or read back from there when it has run."
     path = Path(runs) / 'ladder' / f'{name}.json'
@@ -370,7 +377,7 @@ def visual_lr_rung(runs, lr_visual: float | None = None, vqa_steps: int = 650, n
     path = Path(runs) / 'ladder' / f'{name}.json'
     if path.is_file(): return json.loads(path.read_text())
     world, out = experiment_world(runs), Path(runs) / 'ladder' / name
-    pre = pretrain(world, out, batch_size=32, progress=False, seed=seed, lr_visual=lr_visual, **BUDGETS['demo']['pretrain'])
+    pre = pretrain(world, out, batch_size=32, progress=False, seed=seed, lr_visual=lr_visual, **BUDGETS['demo'].pretrain)
     ft = finetune('vqa', world, out / 'model', out / 'vqa', steps=vqa_steps, eval_every=10**6, eval_limit=n_val, seed=seed,
                   progress=False, test=False)
     last = pre['evals'][-1]

@@ -6,6 +6,7 @@
 from __future__ import annotations
 from collections import Counter, defaultdict
 import torch
+from fastcore.basics import patch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
@@ -62,21 +63,25 @@ class NLVRTask(Task):
     def loss(self, model, batch: dict, step: int) -> dict:
         return {'loss': F.cross_entropy(self.logits(model, batch).float(), batch['label'])}
 
-    @torch.no_grad()
-    def predict(self, model, batch: dict) -> Tensor:
-        "Predicted labels (B,)."
-        model.eval()
-        return self.logits(model, batch).argmax(-1)
+# %% ../nbs/18_nlvr.ipynb #35912902
+@patch
+@torch.no_grad()
+def predict(self: NLVRTask, model, batch: dict) -> Tensor:
+    "Predicted labels (B,)."
+    model.eval()
+    return self.logits(model, batch).argmax(-1)
 
-    def evaluate(self, model, ds, indices=None, blank_images: bool = False) -> dict:
-        dev, idx, preds = next(model.parameters()).device, list(range(len(ds))) if indices is None else list(indices), []
-        for b in self.batches(ds, idx, blank_images=blank_images): preds += self.predict(model, to_device(b, dev)).tolist()
-        return nlvr_scores(dict(zip(idx, preds)), ds)
+@patch
+def evaluate(self: NLVRTask, model, ds, indices=None, blank_images: bool = False) -> dict:
+    dev, idx, preds = next(model.parameters()).device, list(range(len(ds))) if indices is None else list(indices), []
+    for b in self.batches(ds, idx, blank_images=blank_images): preds += self.predict(model, to_device(b, dev)).tolist()
+    return nlvr_scores(dict(zip(idx, preds)), ds)
 
-    def prior(self, train_ds, ds, indices=None) -> dict:
-        "The majority training label for every pair."
-        major = Counter(s[5] for s in train_ds.samples).most_common(1)[0][0]
-        return {**nlvr_scores({i: major for i in (range(len(ds)) if indices is None else indices)}, ds), 'label': major}
+@patch
+def prior(self: NLVRTask, train_ds, ds, indices=None) -> dict:
+    "The majority training label for every pair."
+    major = Counter(s[5] for s in train_ds.samples).most_common(1)[0][0]
+    return {**nlvr_scores({i: major for i in (range(len(ds)) if indices is None else indices)}, ds), 'label': major}
 
 # %% ../nbs/18_nlvr.ipynb #5b802e04
 def nlvr_scores(preds: dict, ds) -> dict:

@@ -51,6 +51,7 @@ def _resblocks(p: str, d: int, mlp: int, n: int) -> dict:
                 **_ln(f'{b}.ln_1', d), **_linear(f'{b}.mlp.c_fc', mlp, d), **_linear(f'{b}.mlp.c_proj', d, mlp), **_ln(f'{b}.ln_2', d)}
     return out
 
+# %% ../nbs/20_official.ipynb #ee6b1f78
 def _clip_shapes(cfg: MPLUGConfig, p: str, tw: int) -> dict:
     "The whole OpenAI CLIP module under `p`: text-tower scalars, `visual.*` (the ViT mPLUG runs), text resblocks, token embedding."
     W, c = cfg.vision_width, CLIP_TEXT_TOWER
@@ -62,6 +63,7 @@ def _clip_shapes(cfg: MPLUGConfig, p: str, tw: int) -> dict:
             **_resblocks(f'{p}.transformer.resblocks', tw, 4 * tw, c['layers']),
             f'{p}.token_embedding.weight': (c['vocab_size'], tw), **_ln(f'{p}.ln_final', tw)}
 
+# %% ../nbs/20_official.ipynb #ed69fd4a
 def _bert_shapes(cfg: MPLUGConfig, p: str, n_layers: int, cross: bool) -> dict:
     "A transformers-4.14 `BertModel` under `p` (no pooler): embeddings with the `position_ids` buffer, `encoder.layer.{i}`."
     H, I, P = cfg.hidden_size, cfg.intermediate_size, cfg.max_position_embeddings
@@ -76,6 +78,7 @@ def _bert_shapes(cfg: MPLUGConfig, p: str, n_layers: int, cross: bool) -> dict:
         out |= _linear(f'{l}.intermediate.dense', I, H) | _linear(f'{l}.output.dense', H, I) | _ln(f'{l}.output.LayerNorm', H)
     return out
 
+# %% ../nbs/20_official.ipynb #6b32b396
 def _lm_head_shapes(cfg: MPLUGConfig, p: str) -> dict:
     "BERT's LM head `{p}.predictions`: bias, transform (dense, LayerNorm), decoder (tied weight, bias = `bias`)."
     H, V = cfg.hidden_size, cfg.vocab_size
@@ -159,17 +162,22 @@ def unwrap_official(ckpt) -> dict:
     return _unwrap(ckpt)[0]
 
 # %% ../nbs/20_official.ipynb #cca4896c
+_CLIP_TEXT = 'visual_encoder.{positional_embedding, text_projection, logit_scale, transformer.*, token_embedding.*, ln_final.*}'
+_CLIP_PROJ = 'visual_encoder.visual.proj'
+_FUSION_EMBEDDINGS = 'fusion_encoder.embeddings.*'
+_FUSION_NOT_RUN = 'fusion_encoder.encoder.layer.{i < start}.*'
+_CONNECTED_CROSS = 'fusion_encoder.encoder.layer.{connected}.crossattention.*'
+_MLM_DECODER = 'fusion_encoder.cls.predictions.decoder.weight'
+_IDX_QUEUE = 'idx_queue'
 UNUSED = {   # official key pattern (also its `_m` twin) -> why the official code never reads it
-    'visual_encoder.{positional_embedding, text_projection, logit_scale, transformer.*, token_embedding.*, ln_final.*}':
-        "OpenAI CLIP's text tower: built and saved with the ViT, never called (mPLUG runs visual_encoder.visual only)",
-    'visual_encoder.visual.proj': "CLIP's projection into its image-text space: visual(skip_last_layer=True) never applies it",
-    'fusion_encoder.embeddings.*': "FusionModel's embeddings: the fusion input is the text encoder's output, so they never run",
-    'fusion_encoder.encoder.layer.{i < start}.*': "fusion layers below start_layer = 12 - fusion_layers: built, never run",
-    'fusion_encoder.encoder.layer.{connected}.crossattention.*':
-        "a connected-attention layer attends over [v; h] with its self-attention; its cross-attention never runs",
-    'fusion_encoder.cls.predictions.decoder.weight': "pre-training MLM output matrix, tied to fusion_encoder.embeddings; "
+    _CLIP_TEXT: "OpenAI CLIP's text tower: built and saved with the ViT, never called (mPLUG runs visual_encoder.visual only)",
+    _CLIP_PROJ: "CLIP's projection into its image-text space: visual(skip_last_layer=True) never applies it",
+    _FUSION_EMBEDDINGS: "FusionModel's embeddings: the fusion input is the text encoder's output, so they never run",
+    _FUSION_NOT_RUN: "fusion layers below start_layer = 12 - fusion_layers: built, never run",
+    _CONNECTED_CROSS: "a connected-attention layer attends over [v; h] with its self-attention; its cross-attention never runs",
+    _MLM_DECODER: "pre-training MLM output matrix, tied to fusion_encoder.embeddings; "
         "our mlm_head ties its output matrix to the text encoder's word embeddings (ALBEF; 10_model)",
-    'idx_queue': "retrieval fine-tuning's image ids of the queued features: our model keeps no id queue",
+    _IDX_QUEUE: "retrieval fine-tuning's image ids of the queued features: our model keeps no id queue",
 }
 REGENERATED = {'{text_encoder, text_decoder.bert}.embeddings.position_ids':
                "BERT's position-id buffer, arange(max_position_embeddings): ours computes it, to_official writes it back"}
@@ -180,7 +188,6 @@ _PARTS = {'visual_encoder': 'visual_encoder', 'text_encoder': 'text_encoder', 'f
           'visn_fc': 'visual_projection', 'visn_layer_norm': 'visual_projection'}   # official module -> ours
 _KEY = re.compile(rf"^({'|'.join(_PARTS)})(_m)?\.(.+)$")
 _TOP_LEVEL = ('temp', 'image_queue', 'text_queue', 'queue_ptr')
-_U = list(UNUSED)
 _R = list(REGENERATED)[0]
 
 def _clip_name(rest: str) -> str:
@@ -190,27 +197,27 @@ def _clip_name(rest: str) -> str:
 def official_target(key: str, cfg: MPLUGConfig, fusion_built: int = OFFICIAL_FUSION_BUILT) -> tuple[str, str]:
     "Where official `key` goes: ('load', our key), ('regenerate' or 'unused', its pattern) or ('unexpected', why)."
     if key in _TOP_LEVEL: return 'load', key
-    if key == 'idx_queue': return 'unused', _U[6]
+    if key == 'idx_queue': return 'unused', _IDX_QUEUE
     m = _KEY.match(key)
     if m is None: return 'unexpected', 'no official mPLUG module has this name'
     part, mom, rest = m[1], m[2] or '', m[3]
     ours = f'{_PARTS[part]}{mom}.'
     if part == 'visual_encoder':
-        if not rest.startswith('visual.'): return 'unused', _U[0]
-        if rest == 'visual.proj': return 'unused', _U[1]
+        if not rest.startswith('visual.'): return 'unused', _CLIP_TEXT
+        if rest == 'visual.proj': return 'unused', _CLIP_PROJ
         return 'load', ours + _clip_name(rest[len('visual.'):])
     if part in ('visn_fc', 'visn_layer_norm'): return 'load', f'{ours}{part}.{rest}'
     if part in ('text_encoder', 'text_decoder') and rest.endswith('embeddings.position_ids'): return 'regenerate', _R
     if part != 'fusion_encoder': return 'load', ours + rest
-    if rest.startswith('embeddings.'): return 'unused', _U[2]
-    if rest == 'cls.predictions.decoder.weight': return 'unused', _U[5]
+    if rest.startswith('embeddings.'): return 'unused', _FUSION_EMBEDDINGS
+    if rest == 'cls.predictions.decoder.weight': return 'unused', _MLM_DECODER
     if rest.startswith('cls.'): return 'load', f'mlm_head{mom}.{rest[len("cls."):]}'
     lm = re.match(r'encoder\.layer\.(\d+)\.(.+)$', rest)
     if lm is None: return 'unexpected', 'not a fusion layer, embedding or MLM-head name'
     start, i, name = fusion_built - cfg.fusion_layers, int(lm[1]), lm[2]
-    if i < start: return 'unused', _U[3]
+    if i < start: return 'unused', _FUSION_NOT_RUN
     if i - start >= cfg.fusion_layers: return 'unexpected', f'fusion layer {i}, but only {fusion_built} are built'
-    if cfg.fusion_pattern[i - start] == 'C' and name.startswith('crossattention.'): return 'unused', _U[4]
+    if cfg.fusion_pattern[i - start] == 'C' and name.startswith('crossattention.'): return 'unused', _CONNECTED_CROSS
     return 'load', f'{ours}encoder.layer.{i - start}.{name}'
 
 # %% ../nbs/20_official.ipynb #6ffedbca
@@ -230,6 +237,7 @@ OFFICIAL_TASKS = {   # the official model that saved a checkpoint -> why some of
 }
 NOT_BUILT = "momentum twins and ITC queues: the model is built without them (load_official(..., momentum=True) keeps them)"
 
+# %% ../nbs/20_official.ipynb #40137490
 @dataclass(repr=False)
 class OfficialReport:
     "Where every tensor of an official checkpoint went, and which of our tensors it did not fill."
@@ -280,6 +288,7 @@ def _fusion_built(sd: dict) -> int:
     idx = [int(m[1]) for k in sd if (m := re.match(r'^fusion_encoder\.encoder\.layer\.(\d+)\.', k))]
     return max(idx) + 1 if idx else OFFICIAL_FUSION_BUILT
 
+# %% ../nbs/20_official.ipynb #730410c0
 def official_task(sd: dict) -> str:
     "The official model that saved (unwrapped) `sd`, from its keys: 'pretrain', 'retrieval', 'vqa' (with its `*_m` twins) or 'caption'."
     has = lambda p: any(k.startswith(p) for k in sd)
@@ -288,6 +297,7 @@ def official_task(sd: dict) -> str:
     if heads: return 'retrieval'
     return 'vqa' if has('text_decoder_m.') else 'caption'      # VQA without distillation saves what captioning saves
 
+# %% ../nbs/20_official.ipynb #c8ce1cb4
 def _is_momentum(key: str) -> bool:
     "Whether official `key` is a momentum twin's or an ITC queue's."
     m = _KEY.match(key)
@@ -300,6 +310,7 @@ def _grid(rows: int, key: str) -> int:
         raise ValueError(f"{key}: expected 1 + g*g rows (class token + a square patch grid), got {rows}")
     return g
 
+# %% ../nbs/20_official.ipynb #ee125c76
 def _fit(t: Tensor, exp: tuple, target: str, cfg: MPLUGConfig, rep: OfficialReport) -> Tensor:
     "Official tensor `t` in our layout `exp`: position grid resized to ours, leading 1s added (class token, table)."
     if target.endswith('pos_embed') and t.dim() == 2 and t.shape[1] == exp[-1] and t.shape[0] != exp[1]:
@@ -310,6 +321,7 @@ def _fit(t: Tensor, exp: tuple, target: str, cfg: MPLUGConfig, rep: OfficialRepo
     if n > 0 and tuple(exp[n:]) == tuple(t.shape) and all(s == 1 for s in exp[:n]): t = t.reshape(exp)   # (d,) -> (1, 1, d)
     return t
 
+# %% ../nbs/20_official.ipynb #218f50e1
 def _check_position_ids(k: str, t: Tensor) -> None:
     if t.device.type == 'meta': return
     if t.dim() != 2 or t.shape[0] != 1 or not torch.equal(t[0].cpu().long(), torch.arange(t.shape[1])):
@@ -321,6 +333,7 @@ def _alias_groups(own: dict) -> list[list[str]]:
     for n, t in own.items(): groups.setdefault(id(t), []).append(n)
     return list(groups.values())
 
+# %% ../nbs/20_official.ipynb #2f1d9c54
 def _listed(items, n: int = 6) -> str: return f"{list(items)[:n]}" + (f" (+{len(items) - n} more)" if len(items) > n else '')
 
 # %% ../nbs/20_official.ipynb #930824da
@@ -376,6 +389,7 @@ def _convert(sd: dict, renamed: int, model: MPLUG, strict: bool, fusion_built: i
                          f"{cfg.decoder_layers}), or pass strict=False to load anyway")
     return out, rep
 
+# %% ../nbs/20_official.ipynb #26d2b182
 def convert_official(ckpt, model: MPLUG, strict: bool = True, fusion_built: int | None = None, task: str | None = None) -> tuple[dict, OfficialReport]:
     "An official checkpoint (dict) in `model`'s names, and an `OfficialReport`; checks names, shapes, ties (`model` may be on 'meta'); `task`: the official model that saved it (default: `official_task`)."
     return _convert(*_unwrap(ckpt), model, strict, fusion_built, task)

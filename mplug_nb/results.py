@@ -6,7 +6,7 @@
 from __future__ import annotations
 import argparse, json
 from pathlib import Path
-from .finetune import EXPERIMENTS, BUDGETS, run_experiment, runs_dir
+from .experiments import EXPERIMENTS, BUDGETS, run_experiment, runs_dir
 
 # %% auto #0
 __all__ = ['results_table', 'read_results', 'main']
@@ -19,7 +19,7 @@ def results_table(results: dict) -> str:
     "Markdown: one row per task and headline metric, with test, novel, text-only, prior, steps and training minutes."
     rows = ['| task | metric | test | novel scenes | text-only | prior | steps | train min |', '|---|---|---|---|---|---|---|---|']
     for task, res in results.items():
-        for m in (EXPERIMENTS[task][1] if task in EXPERIMENTS else [res.get('metric')]):
+        for m in (EXPERIMENTS[task].metrics if task in EXPERIMENTS else [res.get('metric')]):
             test = res.get('test', {})
             rows.append(f"| {task} | {m} | {_fmt(test, m)} | {_fmt(res.get('novel'), m)} | {_fmt(res.get('text_only'), m)} | "
                         f"{_fmt(res.get('prior'), m)} | {res.get('steps', '–')} | {res.get('train_s', 0) / 60:.1f} |")

@@ -5,6 +5,7 @@
 # %% ../nbs/16_retrieval.ipynb #44ad09dc
 from __future__ import annotations
 import torch
+from fastcore.basics import patch
 from torch import Tensor
 from .tokenizer import tokenize
 from .losses import itc_loss, dequeue_and_enqueue, itm_negatives, itm_pairs, itm_loss
@@ -98,41 +99,46 @@ class RetrievalTask(Task):
             x = torch.stack([ds[i]['image'] for i in indices[s:s + self.eval_batch_size]])
             yield torch.zeros_like(x) if blank_images else x
 
-    @torch.no_grad()
-    def embed(self, model, ds, indices, blank_images: bool = False) -> dict:
-        "Visual tokens and features of the items `indices`, tokens and features of their texts, and text -> item."
-        model.eval(); dev = next(model.parameters()).device
-        v = torch.cat([self.visual_tokens(model, x.to(dev)) for x in self.visual_batches(ds, indices, blank_images)])
-        texts = [(t, j) for j, i in enumerate(indices) for t in ds.img2txt[i]]
-        ids, mask = tokenize(self.tok, [ds.text[t] for t, _ in texts], self.cfg.max_position_embeddings, truncation=True)
-        ids, mask = ids.to(dev), mask.to(dev)
-        h = torch.cat([model.encode_text(ids[s:s + 256], mask[s:s + 256]) for s in range(0, len(ids), 256)])
-        return dict(v=v, image_feat=self.visual_feature(model, v), h=h, mask=mask, text_feat=model.text_feature(h),
-                    txt2img=torch.tensor([j for _, j in texts]))
+# %% ../nbs/16_retrieval.ipynb #3d27d0bb
+@patch
+@torch.no_grad()
+def embed(self: RetrievalTask, model, ds, indices, blank_images: bool = False) -> dict:
+    "Visual tokens and features of the items `indices`, tokens and features of their texts, and text -> item."
+    model.eval(); dev = next(model.parameters()).device
+    v = torch.cat([self.visual_tokens(model, x.to(dev)) for x in self.visual_batches(ds, indices, blank_images)])
+    texts = [(t, j) for j, i in enumerate(indices) for t in ds.img2txt[i]]
+    ids, mask = tokenize(self.tok, [ds.text[t] for t, _ in texts], self.cfg.max_position_embeddings, truncation=True)
+    ids, mask = ids.to(dev), mask.to(dev)
+    h = torch.cat([model.encode_text(ids[s:s + 256], mask[s:s + 256]) for s in range(0, len(ids), 256)])
+    return dict(v=v, image_feat=self.visual_feature(model, v), h=h, mask=mask, text_feat=model.text_feature(h),
+                txt2img=torch.tensor([j for _, j in texts]))
 
-    def evaluate(self, model, ds, indices=None, blank_images: bool = False) -> dict:
-        indices = list(range(len(ds))) if indices is None else list(indices)
-        e = self.embed(model, ds, indices, blank_images)
-        sim = (e['text_feat'] @ e['image_feat'].t()).cpu()                               # (T, N)
-        t2i, i2t = rerank(model, sim, e['v'], e['h'], e['mask'], self.k_test)
-        g = torch.Generator().manual_seed(0)                                            # ties broken at random, seeded
-        t2i, i2t, sim = (x + TIE_NOISE * torch.rand(x.shape, generator=g) for x in (t2i, i2t, sim))
-        r = recall_at_k(t2i, e['txt2img'])
-        out = {k: v for k, v in r.items() if k.startswith('t2i')}
-        out.update({k: v for k, v in recall_at_k(i2t.t(), e['txt2img']).items() if k.startswith('i2t')})
-        out['r1'] = (out['t2i_r1'] + out['i2t_r1']) / 2
-        out.update({f'itc_{k}': v for k, v in recall_at_k(sim, e['txt2img']).items()})
-        return {**out, 'n_images': len(indices), 'n_texts': len(e['txt2img'])}
+@patch
+def evaluate(self: RetrievalTask, model, ds, indices=None, blank_images: bool = False) -> dict:
+    indices = list(range(len(ds))) if indices is None else list(indices)
+    e = self.embed(model, ds, indices, blank_images)
+    sim = (e['text_feat'] @ e['image_feat'].t()).cpu()                               # (T, N)
+    t2i, i2t = rerank(model, sim, e['v'], e['h'], e['mask'], self.k_test)
+    g = torch.Generator().manual_seed(0)                                            # ties broken at random, seeded
+    t2i, i2t, sim = (x + TIE_NOISE * torch.rand(x.shape, generator=g) for x in (t2i, i2t, sim))
+    r = recall_at_k(t2i, e['txt2img'])
+    out = {k: v for k, v in r.items() if k.startswith('t2i')}
+    out.update({k: v for k, v in recall_at_k(i2t.t(), e['txt2img']).items() if k.startswith('i2t')})
+    out['r1'] = (out['t2i_r1'] + out['i2t_r1']) / 2
+    out.update({f'itc_{k}': v for k, v in recall_at_k(sim, e['txt2img']).items()})
+    return {**out, 'n_images': len(indices), 'n_texts': len(e['txt2img'])}
 
-    def prior(self, train_ds, ds, indices=None) -> dict:
-        "Chance: a random ranking finds the right image in the top k with probability k / N (a text has 5 images' worth of texts)."
-        n = len(ds) if indices is None else len(indices)
-        out = {f't2i_r{k}': 100 * min(1., k / n) for k in (1, 5, 10)}
-        per = len(ds.img2txt[0])                                                        # texts of one image
-        out.update({f'i2t_r{k}': 100 * (1 - _miss(n * per, per, k)) for k in (1, 5, 10)})
-        out['r1'] = (out['t2i_r1'] + out['i2t_r1']) / 2
-        return {**out, **{f'itc_{k}': v for k, v in out.items() if k != 'r1'}}          # chance whichever score ranks
+@patch
+def prior(self: RetrievalTask, train_ds, ds, indices=None) -> dict:
+    "Chance: a random ranking finds the right image in the top k with probability k / N (a text has 5 images' worth of texts)."
+    n = len(ds) if indices is None else len(indices)
+    out = {f't2i_r{k}': 100 * min(1., k / n) for k in (1, 5, 10)}
+    per = len(ds.img2txt[0])                                                        # texts of one image
+    out.update({f'i2t_r{k}': 100 * (1 - _miss(n * per, per, k)) for k in (1, 5, 10)})
+    out['r1'] = (out['t2i_r1'] + out['i2t_r1']) / 2
+    return {**out, **{f'itc_{k}': v for k, v in out.items() if k != 'r1'}}          # chance whichever score ranks
 
+# %% ../nbs/16_retrieval.ipynb #559eef32
 def _miss(T: int, good: int, k: int) -> float:
     "Probability that none of `good` right texts among `T` is in a random top `k`."
     p = 1.

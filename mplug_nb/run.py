@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from .tokenizer import tokenize
 from .learner import read_metrics, plot_metrics
-from .finetune import BUDGETS, EXPERIMENTS, run_experiment, experiment_world, experiment_pretrained, load_run
+from .experiments import BUDGETS, EXPERIMENTS, run_experiment, experiment_world, experiment_pretrained, load_run
 from .results import results_table, read_results
 
 # %% auto #0
@@ -21,7 +21,7 @@ RUN_TASKS = ('caption', 'caption_scst', 'vqa', 'retrieval', 'grounding', 'nlvr',
 def _headline(name: str, res) -> str:
     "', metric test / text-only / prior' of a finished task run (nothing for the other stages)."
     if name not in EXPERIMENTS or not isinstance(res, dict) or 'test' not in res: return ''
-    m = EXPERIMENTS[name][1][0]
+    m = EXPERIMENTS[name].metrics[0]
     val = lambda d: f"{d[m]:.1f}" if m in d else '-'
     return f", {m} {val(res['test'])} (text-only {val(res['text_only'])}, prior {val(res['prior'])})"
 
@@ -63,6 +63,7 @@ def _pretrain_figure(run_dir: Path):
     fig.tight_layout()
     return fig
 
+# %% ../nbs/90_run.ipynb #c34631b9
 def _loss_figure(out: Path, budget: str, tasks):
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, len(tasks), figsize=(2.6 * len(tasks), 2.4), dpi=72, squeeze=False)
@@ -71,6 +72,7 @@ def _loss_figure(out: Path, budget: str, tasks):
     fig.tight_layout()
     return fig
 
+# %% ../nbs/90_run.ipynb #9fcc84b7
 @torch.no_grad()
 def vqa_attention_figure(model, task, ds, i: int = 0):
     "A test image, its question, the model's answer and the truth, and each fusion layer's text-to-image attention."
@@ -92,6 +94,7 @@ def vqa_attention_figure(model, task, ds, i: int = 0):
     fig.suptitle(f"{item['text']}  answer: {pred}  (truth: {question_entries(ds)[i]['answer'][0]})", fontsize=9, y=1.04)
     return fig
 
+# %% ../nbs/90_run.ipynb #2381673b
 def _save(fig, path: Path) -> None:
     "Write `fig` to `path` and close it (a report's figures are files, not open windows)."
     import matplotlib.pyplot as plt
@@ -104,8 +107,8 @@ def write_report(out, budget: str, results: dict, times: dict) -> Path:
              f"Wall time on this machine: {sum(times.values()) / 60:.1f} min "
              f"({', '.join(f'{k} {v / 60:.1f}' for k, v in times.items())}).", '']
     if budget == 'demo':
-        few = BUDGETS['demo']['tasks']
-        lines += [f"The demo budget shows the pipeline working: minutes of training, the first {BUDGETS['demo']['finetune']['test_limit']} test items "
+        few = BUDGETS['demo'].tasks
+        lines += [f"The demo budget shows the pipeline working: minutes of training, the first {BUDGETS['demo'].finetune['test_limit']} test items "
                   f"(retrieval: {few['retrieval']['test_limit']} images, video retrieval: {few['video_retrieval']['test_limit']} clips). "
                   'For results, run `mplug_nb_run --budget quick` (about an hour) or `--budget full`.', '']
     lines += ['## Results on the ShapesWorld test split', '', results_table(results), '',

@@ -56,6 +56,7 @@ def single_answer_entries(entries: list[dict]) -> list[dict]:
         out.append({**e, 'answer': a[:1] * 10})
     return out
 
+# %% ../nbs/19_video.ipynb #70e283f9
 @register_task
 class VideoQATask(VQATask):
     "Video QA: `VQATask` reading all frames' tokens; exact-match accuracy by answer ranking (headline) and by generation."
@@ -145,6 +146,7 @@ class VideoModel:
         sim = (self.image_feature(v) * self.model.text_feature(h)).sum(-1)     # (B,) cosine of each pair
         return logits + F.pad(sim[:, None], (1, 0))
 
+# %% ../nbs/19_video.ipynb #7df6de55
 @register_task
 class VideoRetrievalTask(RetrievalTask):
     "Video-text retrieval: `RetrievalTask` on clips (frame tokens concatenated, frame features averaged); score ITM + ITC (official)."

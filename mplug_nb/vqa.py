@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 import torch
 from torch import Tensor
 from pathlib import Path
+from fastcore.basics import patch
 from .data import read_json, shapesworld_dataset, ImageMajor
 from .tokenizer import tokenize
 from .transforms import read_image
@@ -78,6 +79,7 @@ def question_entries(ds) -> list[dict]:
         if s[0] not in files: files[s[0]] = read_json(s[0], list)
     return [files[s[0]][s[1]] for s in ds.samples]
 
+# %% ../nbs/15_vqa.ipynb #0134ba08
 def prior_keys(entry: dict) -> tuple:
     "A question's question type and its (type, template); the template is the question with its colour, shape and noun words blanked."
     t = entry.get('question_type', 'all')
@@ -90,11 +92,13 @@ def majority_answers(entries: list[dict]) -> dict:
         for k in prior_keys(e): counts[k].update(e['answer'])
     return {k: c.most_common(1)[0][0] for k, c in counts.items()}
 
+# %% ../nbs/15_vqa.ipynb #ae944cfb
 def prior_answer(best: dict, entry: dict) -> str:
     "The prior's answer to a question: the commonest training answer of its type and template, else of its type."
     t, template = prior_keys(entry)
     return best.get(template, best.get(t, ''))
 
+# %% ../nbs/15_vqa.ipynb #c5eb074b
 @register_task
 class VQATask(Task):
     "VQA as generation from the fused image-question memory; evaluated by beam search and by answer ranking."
@@ -123,42 +127,50 @@ class VQATask(Task):
         return {'loss': answer_loss(model.text_decoder, memory, mask, batch['answer_ids'], batch['answer_mask'],
                                     batch['weights'], batch['n'])}
 
-    def answer_tokens(self, answers: list[str], device) -> tuple[Tensor, Tensor]:
-        "The answer list as decoder inputs '[CLS] answer [SEP]' (N, T)."
-        ids, mask = tokenize(self.tok, [a + ' ' + self.tok.sep_token for a in answers])
-        return ids.to(device), mask.to(device)
+# %% ../nbs/15_vqa.ipynb #47ccf45b
+@patch
+def answer_tokens(self: VQATask, answers: list[str], device) -> tuple[Tensor, Tensor]:
+    "The answer list as decoder inputs '[CLS] answer [SEP]' (N, T)."
+    ids, mask = tokenize(self.tok, [a + ' ' + self.tok.sep_token for a in answers])
+    return ids.to(device), mask.to(device)
 
-    @torch.no_grad()
-    def predict(self, model, batch: dict, answers: list[str] | None = None) -> dict:
-        "{'generate': beam-search answers} and, given an answer list, {'rank': its best answer} for each question."
-        model.eval()
-        v, ids, mask = self.visual_tokens(model, batch), batch['text_ids'], batch['text_mask']     # v: each image once
-        res = {'generate': model.generate(None, ids, mask, task='vqa', beam_size=self.beam_size, min_length=self.min_length,
-                                          max_length=self.max_length, tokenizer=self.tok, image_embeds=v).text}
-        if answers:
-            top, _ = model.rank_answers(None, ids, mask, *self.answer_tokens(answers, v.device), k=self.k_test, image_embeds=v)
-            res['rank'] = [answers[i] for i in top[:, 0].tolist()]
-        return res
+@patch
+@torch.no_grad()
+def predict(self: VQATask, model, batch: dict, answers: list[str] | None = None) -> dict:
+    "{'generate': beam-search answers} and, given an answer list, {'rank': its best answer} for each question."
+    model.eval()
+    v, ids, mask = self.visual_tokens(model, batch), batch['text_ids'], batch['text_mask']     # v: each image once
+    res = {'generate': model.generate(None, ids, mask, task='vqa', beam_size=self.beam_size, min_length=self.min_length,
+                                      max_length=self.max_length, tokenizer=self.tok, image_embeds=v).text}
+    if answers:
+        top, _ = model.rank_answers(None, ids, mask, *self.answer_tokens(answers, v.device), k=self.k_test, image_embeds=v)
+        res['rank'] = [answers[i] for i in top[:, 0].tolist()]
+    return res
 
-    def answer_list(self, ds) -> list[str]:
-        return list(ds.answer_list) if ds.answer_list is not None else []
+# %% ../nbs/15_vqa.ipynb #a1849652
+@patch
+def answer_list(self: VQATask, ds) -> list[str]:
+    return list(ds.answer_list) if ds.answer_list is not None else []
 
-    def evaluate(self, model, ds, indices=None, blank_images: bool = False) -> dict:
-        entries, idx = question_entries(ds), list(range(len(ds))) if indices is None else list(indices)
-        preds = defaultdict(list)
-        dev = next(model.parameters()).device
-        for b in self.batches(ds, idx, blank_images=blank_images):
-            b = {k: (v.to(dev) if isinstance(v, Tensor) else v) for k, v in b.items()}
-            for k, v in self.predict(model, b, self.answer_list(ds)).items(): preds[k] += v
-        return vqa_scores({k: dict(zip(idx, v)) for k, v in preds.items()}, entries)
+@patch
+def evaluate(self: VQATask, model, ds, indices=None, blank_images: bool = False) -> dict:
+    entries, idx = question_entries(ds), list(range(len(ds))) if indices is None else list(indices)
+    preds = defaultdict(list)
+    dev = next(model.parameters()).device
+    for b in self.batches(ds, idx, blank_images=blank_images):
+        b = {k: (v.to(dev) if isinstance(v, Tensor) else v) for k, v in b.items()}
+        for k, v in self.predict(model, b, self.answer_list(ds)).items(): preds[k] += v
+    return vqa_scores({k: dict(zip(idx, v)) for k, v in preds.items()}, entries)
 
-    def prior(self, train_ds, ds, indices=None) -> dict:
-        "The most frequent training answer of each question's type and template (`prior_answer`)."
-        best = majority_answers(question_entries(train_ds))
-        entries = question_entries(ds)
-        idx = range(len(ds)) if indices is None else indices
-        return vqa_scores({'generate': {i: prior_answer(best, entries[i]) for i in idx}}, entries)
+@patch
+def prior(self: VQATask, train_ds, ds, indices=None) -> dict:
+    "The most frequent training answer of each question's type and template (`prior_answer`)."
+    best = majority_answers(question_entries(train_ds))
+    entries = question_entries(ds)
+    idx = range(len(ds)) if indices is None else indices
+    return vqa_scores({'generate': {i: prior_answer(best, entries[i]) for i in idx}}, entries)
 
+# %% ../nbs/15_vqa.ipynb #a472caa0
 def vqa_scores(preds: dict, entries: list[dict]) -> dict:
     "VQA accuracy (%) overall and per question type of {'generate': {item: answer}, 'rank': ...} ('rank_' keys for ranking)."
     out = {}
