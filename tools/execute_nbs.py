@@ -1,6 +1,6 @@
 """Run notebooks top to bottom in place, keeping their outputs (what the docs site shows), then clean them.
 
-    .venv/bin/python tools/execute_nbs.py nbs/01_shapes.ipynb [more.ipynb ...] [--flags slow]
+    .venv/bin/python tools/execute_nbs.py nbs/01c_world.ipynb [more.ipynb ...] [--flags slow]
 
 Cells flagged with a `tst_flags` flag (`#| slow`, `#| cuda`) are skipped, as `nbdev_test` skips them, unless the
 flag is passed with `--flags`; their previous outputs are kept. `--only REGEX` runs just the flagged cells whose
