@@ -173,13 +173,33 @@ def load_task_model(path, device='cpu', task: str | None = None) -> tuple[nn.Mod
         raise ValueError(f"load_task_model: {path / 'model.safetensors'} does not fit task {name!r}: missing {sorted(missing)[:6]}, unexpected {sorted(unexpected)[:6]}")
     return model.to(device).eval(), t
 
-# %% ../nbs/13_finetune.ipynb #b3e74426
+# %% ../nbs/13_finetune.ipynb #148b9333
 def _fit_budget(learn: Learner, minutes: float, probe: int) -> None:
     "Time `probe` steps, then set `learn.max_steps` to the steps `minutes` of training buy (never more than asked)."
     t = time.time(); learn.fit(stop_at=learn.step + probe)
     per_step = (time.time() - t) / probe
     learn.max_steps = max(learn.step, min(learn.max_steps, int(60 * minutes / per_step)))
 
+# %% ../nbs/13_finetune.ipynb #46cca498
+def _task_with(task: str, tokenizer, cfg, task_options: dict | None):
+    "The registered `task` with `task_options` set on it; a setting it does not have is refused by name."
+    t = get_task(task, tokenizer, cfg)
+    for k, v in (task_options or {}).items():
+        if k.startswith('_') or not hasattr(t, k) or callable(getattr(t, k)):
+            raise ValueError(f"finetune: task_options: task {task!r} has no setting {k!r}")
+        setattr(t, k, v)
+    return t
+
+def _resume_curve(learn: Learner, curve_path: Path, resume: bool) -> list[dict]:
+    "The validation records so far: none for a new run; on `resume`, the learner restored and its records up to its step."
+    if not resume: return []
+    curve = read_metrics(curve_path) if curve_path.is_file() else []
+    learn.fit(resume=True, stop_at=0)                                                # restore only
+    curve = [c for c in curve if c['step'] <= learn.step]
+    if curve: learn.max_steps = curve[-1].get('max_steps', learn.max_steps)
+    return curve
+
+# %% ../nbs/13_finetune.ipynb #b3e74426
 def finetune(task: str, data, pretrained, out, steps: int = 1000, minutes: float | None = None, batch_size: int | None = None,
              lr: float | None = None, warmup_steps: int = 50, eval_every: int = 100, eval_limit: int | None = 500,
              seed: int = 0, device=None, resume: bool = False, progress: bool = True, test: bool = True,
@@ -189,11 +209,7 @@ def finetune(task: str, data, pretrained, out, steps: int = 1000, minutes: float
     if not (data / 'stats.json').is_file():
         raise FileNotFoundError(f"finetune: expected a ShapesWorld folder at {data} (with stats.json); make one with mplug_nb_shapes --out {data}")
     model, tok = load_pretrained(pretrained)
-    t = get_task(task, tok, model.cfg)
-    for k, v in (task_options or {}).items():
-        if k.startswith('_') or not hasattr(t, k) or callable(getattr(t, k)):
-            raise ValueError(f"finetune: task_options: task {task!r} has no setting {k!r}")
-        setattr(t, k, v)
+    t = _task_with(task, tok, model.cfg, task_options)
     torch.manual_seed(seed)
     model = t.build(model)
     train_ds, val_ds = t.train_dataset(data, seed=seed), t.dataset(data, 'val')
@@ -202,11 +218,7 @@ def finetune(task: str, data, pretrained, out, steps: int = 1000, minutes: float
                     lr=lr or t.lr, max_steps=steps, warmup_steps=warmup_steps, out=out / 'checkpoints', keep=1, seed=seed,
                     device=device, progress=progress, precision=precision)
     curve_path = out / 'eval.jsonl'
-    curve = read_metrics(curve_path) if resume and curve_path.is_file() else []
-    if resume:
-        learn.fit(resume=True, stop_at=0)                                            # restore only
-        curve = [c for c in curve if c['step'] <= learn.step]
-        if curve: learn.max_steps = curve[-1].get('max_steps', learn.max_steps)
+    curve = _resume_curve(learn, curve_path, resume)
     train_s = curve[-1]['train_s'] if curve else 0.
     def evaluate():                                                                  # eval_limit=0: the record without a measurement
         scores = t.evaluate(learn.model, val_ds, val_idx) if eval_limit != 0 else {}

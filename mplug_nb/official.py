@@ -17,6 +17,7 @@ from .vit import convert_clip_visual
 from .text import minilm_dir
 from .tokenizer import MPLUGTokenizer, load_tokenizer
 from .model import MPLUG, MOMENTUM_PARTS
+from .testing import listed
 
 # %% auto #0
 __all__ = ['OFFICIAL_FUSION_BUILT', 'CLIP_TEXT_TOWER', 'CLIP_TEXT_WIDTH', 'OFFICIAL_LAYOUTS', 'WRAPPERS', 'UNUSED', 'REGENERATED',
@@ -333,22 +334,13 @@ def _alias_groups(own: dict) -> list[list[str]]:
     for n, t in own.items(): groups.setdefault(id(t), []).append(n)
     return list(groups.values())
 
-# %% ../nbs/20_official.ipynb #2f1d9c54
-def _listed(items, n: int = 6) -> str: return f"{list(items)[:n]}" + (f" (+{len(items) - n} more)" if len(items) > n else '')
-
-# %% ../nbs/20_official.ipynb #930824da
-def _convert(sd: dict, renamed: int, model: MPLUG, strict: bool, fusion_built: int | None, task: str | None = None) -> tuple[dict, OfficialReport]:
-    _check_mplug(sd)
-    cfg = model.cfg
-    if 'T' in cfg.fusion_pattern: raise ValueError("convert_official: expected a fusion design with official weights, got fusion='two_stream'")
-    if task is not None and task not in OFFICIAL_TASKS: raise ValueError(f"task: expected one of {list(OFFICIAL_TASKS)}, got {task!r}")
-    rep = OfficialReport(task=task or official_task(sd), renamed=renamed, fusion_built=fusion_built or _fusion_built(sd))
-    own = model.state_dict(keep_vars=True)
-    twins = model.has_momentum
-    out, bad = {}, []
+# %% ../nbs/20_official.ipynb #2fb70e14
+def _place_keys(sd: dict, model: MPLUG, own: dict, rep: OfficialReport) -> dict:
+    "Each official tensor to its place in `rep`; the loaded ones fitted to our shapes, by our names (`ValueError` if a shape does not fit)."
+    cfg, out, bad = model.cfg, {}, []
     for k, t in sd.items():
         kind, target = official_target(k, cfg, rep.fusion_built)
-        if kind in ('load', 'regenerate') and not twins and _is_momentum(k): kind = 'not built'
+        if kind in ('load', 'regenerate') and not model.has_momentum and _is_momentum(k): kind = 'not built'
         if kind == 'load' and target not in own: kind, target = 'unexpected', f'would be {target}, which this model lacks'
         if kind == 'load':
             exp = tuple(own[target].shape)
@@ -360,11 +352,15 @@ def _convert(sd: dict, renamed: int, model: MPLUG, strict: bool, fusion_built: i
         elif kind == 'not built': rep.not_built[k] = NOT_BUILT
         else: rep.unexpected[k] = target
     if bad:
-        raise ValueError(f"the checkpoint's shapes do not fit this model (official key (shape) -> our key (expected shape)): {_listed(bad, 4)}; "
+        raise ValueError(f"the checkpoint's shapes do not fit this model (official key (shape) -> our key (expected shape)): {listed(bad, 4)}; "
                          f"the model has vision_width={cfg.vision_width}, patch_size={cfg.patch_size}, hidden_size={cfg.hidden_size}, "
                          f"vocab_size={cfg.vocab_size}: is the preset right ('base': ViT-B/16, 'large': ViT-L/14 + visn_fc)?")
+    return out
+
+# %% ../nbs/20_official.ipynb #fc6dec1b
+def _tie_and_twin(out: dict, model: MPLUG, rep: OfficialReport, groups: list) -> None:
+    "Refuse tied tensors with different values; fill the twins the checkpoint lacks with copies of their online parts."
     by_ours = {v: k for k, v in rep.loaded.items()}
-    groups = [names for names in _alias_groups(own) if twins or names[0] not in _TOP_LEVEL[1:]]   # queues: only beside twins
     for names in groups:                                                          # tied tensors must agree
         got = [n for n in names if n in out]
         for n in got[1:]:
@@ -375,6 +371,10 @@ def _convert(sd: dict, renamed: int, model: MPLUG, strict: bool, fusion_built: i
         if online and getattr(model, f'{part}_m', None) is not None and not any(n.startswith(f'{part}_m.') for n in out):
             for n in online: out[f'{part}_m.{n[len(part) + 1:]}'] = out[n]
             rep.twins_copied.append(part)
+
+# %% ../nbs/20_official.ipynb #fde1dfa7
+def _account_unfilled(out: dict, own: dict, groups: list, rep: OfficialReport, strict: bool, cfg) -> None:
+    "Sort our unfilled tensors into `rep.absent` (whole parts) and `rep.missing`; with `strict`, refuse missing or unexpected keys."
     filled = {id(own[n]) for n in out}
     unfilled = [names[0] for names in groups if id(own[names[0]]) not in filled]
     touched = {names[0].split('.')[0] for names in groups if id(own[names[0]]) in filled}
@@ -382,11 +382,24 @@ def _convert(sd: dict, renamed: int, model: MPLUG, strict: bool, fusion_built: i
     rep.missing = [m for m in unfilled if m.split('.')[0] in touched]
     if strict and (rep.unexpected or rep.missing):
         partly = {p: [m for m in rep.missing if m.split('.')[0] == p] for p in dict.fromkeys(m.split('.')[0] for m in rep.missing)}
-        what = ([f"unexpected keys {_listed([f'{k} ({why})' for k, why in rep.unexpected.items()], 4)}"] if rep.unexpected else []) + \
-               ([f"parts filled only partly {_listed([f'{p}: missing {_patterns(v, 3)}' for p, v in partly.items()], 4)}"] if partly else [])
+        what = ([f"unexpected keys {listed([f'{k} ({why})' for k, why in rep.unexpected.items()], 4)}"] if rep.unexpected else []) + \
+               ([f"parts filled only partly {listed([f'{p}: missing {_patterns(v, 3)}' for p, v in partly.items()], 4)}"] if partly else [])
         raise ValueError(f"the checkpoint does not fit this model: {'; '.join(what)}; check the preset and overrides (vision_layers="
                          f"{cfg.vision_layers}, text_layers={cfg.text_layers}, fusion_layers={cfg.fusion_layers}, decoder_layers="
                          f"{cfg.decoder_layers}), or pass strict=False to load anyway")
+
+# %% ../nbs/20_official.ipynb #930824da
+def _convert(sd: dict, renamed: int, model: MPLUG, strict: bool, fusion_built: int | None, task: str | None = None) -> tuple[dict, OfficialReport]:
+    _check_mplug(sd)
+    cfg = model.cfg
+    if 'T' in cfg.fusion_pattern: raise ValueError("convert_official: expected a fusion design with official weights, got fusion='two_stream'")
+    if task is not None and task not in OFFICIAL_TASKS: raise ValueError(f"task: expected one of {list(OFFICIAL_TASKS)}, got {task!r}")
+    rep = OfficialReport(task=task or official_task(sd), renamed=renamed, fusion_built=fusion_built or _fusion_built(sd))
+    own = model.state_dict(keep_vars=True)
+    out = _place_keys(sd, model, own, rep)
+    groups = [names for names in _alias_groups(own) if model.has_momentum or names[0] not in _TOP_LEVEL[1:]]   # queues: only beside twins
+    _tie_and_twin(out, model, rep, groups)
+    _account_unfilled(out, own, groups, rep, strict, cfg)
     return out, rep
 
 # %% ../nbs/20_official.ipynb #26d2b182

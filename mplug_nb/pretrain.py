@@ -6,6 +6,7 @@
 from __future__ import annotations
 import argparse, json, math, random, time
 from dataclasses import replace
+from fastcore.basics import patch
 from pathlib import Path
 import torch
 from torch import Tensor
@@ -23,7 +24,7 @@ from .learner import Learner, PRECISIONS, mix_seed, read_metrics, plot_metrics, 
 __all__ = ['PretrainLoss', 'itc_features', 'recall_at_k', 'zero_shot_retrieval', 'pretrain', 'itm_examples', 'mlm_predictions',
            'main']
 
-# %% ../nbs/12_pretrain.ipynb #f8b0f6ce
+# %% ../nbs/12_pretrain.ipynb #fee5c9eb
 class PretrainLoss:
     "The `Learner`'s loss_fn for pre-training: α ramped over the first epoch, prefix-LM inputs and false captions seeded by the step; MLM masks each colour and shape word with probability `attribute_probability` (0: as every other word)."
     def __init__(self, tokenizer, steps_per_epoch: int, alpha: float = 0.4, max_length: int = 64, seed: int = 0,
@@ -48,24 +49,27 @@ class PretrainLoss:
 
     def alpha_at(self, step: int) -> float: return self.alpha * min(1., step / self.steps_per_epoch)
 
-    def false_captions(self, texts: list[str], step: int) -> dict:
-        "{'neg_ids', 'neg_mask'} (N, L) of `negatives` applied to `texts` (N of them could be falsified), or {}."
-        if self.negatives is None: return {}
-        rng = random.Random(mix_seed('negatives', self.seed, step, get_rank()))
-        neg = [n for n in (self.negatives(t, rng) for t in texts) if n is not None]
-        if not neg: return {}
-        return dict(zip(('neg_ids', 'neg_mask'), tokenize(self.tokenizer, neg, self.max_length, truncation=True)))
+# %% ../nbs/12_pretrain.ipynb #f8b0f6ce
+@patch
+def false_captions(self: PretrainLoss, texts: list[str], step: int) -> dict:
+    "{'neg_ids', 'neg_mask'} (N, L) of `negatives` applied to `texts` (N of them could be falsified), or {}."
+    if self.negatives is None: return {}
+    rng = random.Random(mix_seed('negatives', self.seed, step, get_rank()))
+    neg = [n for n in (self.negatives(t, rng) for t in texts) if n is not None]
+    if not neg: return {}
+    return dict(zip(('neg_ids', 'neg_mask'), tokenize(self.tokenizer, neg, self.max_length, truncation=True)))
 
-    def __call__(self, model, batch: dict, step: int) -> dict:
-        dev = batch['image'].device
-        kw = {k: v.to(dev) for k, v in self.false_captions(batch['text'], step).items()}
-        cfg = getattr(model, 'module', model).cfg                                  # (DDP wraps the model)
-        if self.attribute_probability and 'mlm' in cfg.objectives:
-            kw['mlm_probability'] = self.mlm_probabilities(batch['text_ids'], cfg.mlm_probability).to(dev)
-        if 'prefix' in cfg.objectives:
-            rng = random.Random(mix_seed('prefix', self.seed, step, get_rank()))
-            kw.update({k: v.to(dev) for k, v in prefix_lm_inputs(self.tokenizer, batch['text'], rng, self.max_length).items()})
-        return model(batch['image'], batch['text_ids'], batch['text_mask'], alpha=self.alpha_at(step), image_index=batch.get('image_index'), **kw)
+@patch
+def __call__(self: PretrainLoss, model, batch: dict, step: int) -> dict:
+    dev = batch['image'].device
+    kw = {k: v.to(dev) for k, v in self.false_captions(batch['text'], step).items()}
+    cfg = getattr(model, 'module', model).cfg                                  # (DDP wraps the model)
+    if self.attribute_probability and 'mlm' in cfg.objectives:
+        kw['mlm_probability'] = self.mlm_probabilities(batch['text_ids'], cfg.mlm_probability).to(dev)
+    if 'prefix' in cfg.objectives:
+        rng = random.Random(mix_seed('prefix', self.seed, step, get_rank()))
+        kw.update({k: v.to(dev) for k, v in prefix_lm_inputs(self.tokenizer, batch['text'], rng, self.max_length).items()})
+    return model(batch['image'], batch['text_ids'], batch['text_mask'], alpha=self.alpha_at(step), image_index=batch.get('image_index'), **kw)
 
 # %% ../nbs/12_pretrain.ipynb #05c8c48b
 @torch.no_grad()
@@ -100,6 +104,33 @@ def zero_shot_retrieval(model: MPLUG, ds, tokenizer, n_images: int | None = 1000
     img, txt, txt2img = itc_features(model, ds, tokenizer, batch_size, n_images)
     return {'n_images': len(img), **recall_at_k((txt @ img.t()).cpu(), txt2img)}
 
+# %% ../nbs/12_pretrain.ipynb #2f672969
+def _resume_evals(learn: Learner, out: Path, resume: bool) -> list[dict]:
+    "The zero-shot evaluations so far: none for a new run; on `resume` from a checkpoint, the learner restored and its records up to its step."
+    if not (resume and list_checkpoints(out / 'checkpoints')): return []
+    evals = read_metrics(out / 'eval.jsonl') if (out / 'eval.jsonl').is_file() else []
+    learn.fit(resume=True, stop_at=0)                                              # restore only
+    return [e for e in evals if e['step'] <= learn.step]
+
+def _train_in_chunks(learn: Learner, cfg, steps: int, minutes: float | None, itc_first: int, eval_every: int, t0: float, evaluate) -> None:
+    "Train to `steps` (or `minutes` after `t0`) in chunks that end at each evaluation and where ITC alone gives way to every objective; a new objective set runs 10 timed steps first, so that no chunk overruns the time."
+    time_left = lambda: float('inf') if minutes is None else 60 * minutes - (time.time() - t0)
+    per_step, next_eval = {}, learn.step + eval_every                              # seconds a step of each objective set took
+    while learn.step < steps and time_left() > 0:
+        objectives = 'itc' if learn.step < itc_first else cfg.pretrain_objectives
+        chunk = next_eval - learn.step
+        if learn.step < itc_first: chunk = min(chunk, itc_first - learn.step)      # the curriculum switches on a chunk's end
+        probe = minutes is not None and objectives not in per_step                 # time a few steps of new objectives first
+        if probe: chunk = min(chunk, 10)
+        elif minutes is not None: chunk = max(1, min(chunk, int(time_left() / per_step[objectives])))   # do not run past the limit
+        learn.model.cfg = replace(cfg, pretrain_objectives='itc') if objectives == 'itc' else cfg
+        s0, t1 = learn.step, time.time()
+        learn.fit(stop_at=min(learn.step + chunk, steps))
+        per_step[objectives] = (time.time() - t1) / max(1, learn.step - s0)
+        if learn.step in (next_eval, itc_first) or learn.step >= steps or time_left() <= 0:
+            evaluate(); next_eval = learn.step + eval_every
+    learn.model.cfg = cfg
+
 # %% ../nbs/12_pretrain.ipynb #bf395c09
 def pretrain(data, out, preset: str = 'tiny', steps: int = 1000, minutes: float | None = None, batch_size: int = 32,
              lr: float = 5e-4, warmup_steps: int = 100, weight_decay: float = 0.02, eval_every: int = 100,
@@ -127,33 +158,14 @@ def pretrain(data, out, preset: str = 'tiny', steps: int = 1000, minutes: float 
                     batch_size=batch_size, collate_fn=train_ds.collate_fn(tok, max_length=cfg.max_position_embeddings, truncation=True),
                     lr=lr, lr_visual=lr_visual, weight_decay=weight_decay, max_steps=steps, warmup_steps=warmup_steps, out=out / 'checkpoints',
                     keep=1, seed=seed, progress=progress, device=device, precision=precision)
-    evals = read_metrics(out / 'eval.jsonl') if resume and (out / 'eval.jsonl').is_file() else []
-    if resume and list_checkpoints(out / 'checkpoints'):
-        learn.fit(resume=True, stop_at=0)                                          # restore only
-        evals = [e for e in evals if e['step'] <= learn.step]
-    else: evals = []
+    evals = _resume_evals(learn, out, resume)
     t0 = time.time() - (evals[-1]['wall_s'] if evals else 0.)                     # wall time counts across resumptions
     def evaluate():
         evals.append({'step': learn.step, 'wall_s': round(time.time() - t0, 1), **zero_shot_retrieval(learn.model, test_ds, tok, eval_images)})
         (out / 'eval.jsonl').write_text(''.join(json.dumps(e) + '\n' for e in evals))
     out.mkdir(parents=True, exist_ok=True)
     if not evals: evaluate()
-    time_left = lambda: float('inf') if minutes is None else 60 * minutes - (time.time() - t0)
-    per_step, next_eval = {}, learn.step + eval_every                              # seconds a step of each objective set took
-    while learn.step < steps and time_left() > 0:
-        objectives = 'itc' if learn.step < itc_first else cfg.pretrain_objectives
-        chunk = next_eval - learn.step
-        if learn.step < itc_first: chunk = min(chunk, itc_first - learn.step)      # the curriculum switches on a chunk's end
-        probe = minutes is not None and objectives not in per_step                 # time a few steps of new objectives first
-        if probe: chunk = min(chunk, 10)
-        elif minutes is not None: chunk = max(1, min(chunk, int(time_left() / per_step[objectives])))   # do not run past the limit
-        learn.model.cfg = replace(cfg, pretrain_objectives='itc') if objectives == 'itc' else cfg
-        s0, t1 = learn.step, time.time()
-        learn.fit(stop_at=min(learn.step + chunk, steps))
-        per_step[objectives] = (time.time() - t1) / max(1, learn.step - s0)
-        if learn.step in (next_eval, itc_first) or learn.step >= steps or time_left() <= 0:
-            evaluate(); next_eval = learn.step + eval_every
-    learn.model.cfg = cfg
+    _train_in_chunks(learn, cfg, steps, minutes, itc_first, eval_every, t0, evaluate)
     learn.model.save_pretrained(out / 'model'); tok.save_pretrained(out / 'model')
     return dict(metrics=learn.history, evals=evals, model=learn.model, tokenizer=tok)
 
