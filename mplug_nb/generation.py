@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from .text import MASK_VALUE
 from .testing import check_int
+from .tokenizer import SPECIAL_TOKENS
 from .decoder import BertLMHeadModel, lm_loss, expand_cache, reorder_cache, cache_length
 
 # %% auto #0
@@ -18,7 +19,7 @@ __all__ = ['CLS_ID', 'SEP_ID', 'PAD_ID', 'MASK_ID', 'check_generation_inputs', '
            'rank_answer']
 
 # %% ../nbs/08_generation.ipynb #0681022e
-CLS_ID, SEP_ID, PAD_ID, MASK_ID = 101, 102, 0, 103   # bert-base-uncased: [CLS] starts, [SEP] ends, [PAD] fills, [MASK] hides (MLM)
+CLS_ID, SEP_ID, PAD_ID, MASK_ID = (SPECIAL_TOKENS[t] for t in ('[CLS]', '[SEP]', '[PAD]', '[MASK]'))   # [CLS] starts, [SEP] ends, [PAD] fills, [MASK] hides (MLM)
 
 def check_generation_inputs(memory: Tensor, memory_mask: Tensor | None, prompt: Tensor | None, min_length: int, max_length: int,
                             bos_token_id: int = CLS_ID, vocab_mask: Tensor | None = None, vocab_size: int | None = None) -> Tensor:
