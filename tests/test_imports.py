@@ -22,10 +22,10 @@ def notebook_of() -> dict[str, str]:
             if c['cell_type'] == 'code' and m: out[m[1]] = nb.name; break
     return out
 
-def imported_modules(path: Path) -> set[str]:
-    "The `mplug_nb` modules that `path` imports anywhere (top level or inside functions), by module name."
+def imported_modules(source: str) -> set[str]:
+    "The `mplug_nb` modules that Python `source` imports anywhere (top level or inside functions), by module name."
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.ImportFrom):
             if node.level == 1: names = [node.module] if node.module else [a.name for a in node.names]
             elif (node.module or '').startswith('mplug_nb.'): names = [node.module[len('mplug_nb.'):]]
@@ -41,7 +41,7 @@ def uphill() -> list[str]:
     "Each import of a module whose notebook does not sort before the importer's, as 'a (nb) -> b (nb)'."
     nbs, bad = notebook_of(), []
     for mod, nb in sorted(nbs.items()):
-        for dep in sorted(imported_modules(PKG/f'{mod}.py') & set(nbs)):
+        for dep in sorted(imported_modules((PKG/f'{mod}.py').read_text()) & set(nbs)):
             if dep != mod and not nbs[dep] < nb: bad.append(f"{mod} ({nb}) -> {dep} ({nbs[dep]})")
     return bad
 
@@ -53,3 +53,16 @@ def test_modules_are_mapped():
 def test_imports_run_downhill():
     "A module imports only modules of earlier notebooks (nbdev reads the notebooks in name order)."
     assert uphill() == []
+
+def notebook_imports(nb: Path) -> set[str]:
+    "The `mplug_nb` modules that the code cells of notebook `nb` import (exported or not; magics left out)."
+    cells = [c for c in json.loads(nb.read_text())['cells'] if c['cell_type'] == 'code']
+    return imported_modules('\n'.join(l for c in cells for l in ''.join(c['source']).splitlines()
+                                       if not l.lstrip().startswith(('%', '!'))))
+
+def test_notebooks_import_downhill():
+    "A notebook's cells, tests and pictures included, import only modules of itself and earlier notebooks."
+    nbs, bad = notebook_of(), []
+    for nb in sorted(NBS.glob('*.ipynb')):
+        bad += [f"{nb.name} -> {dep} ({nbs[dep]})" for dep in sorted(notebook_imports(nb) & set(nbs)) if nbs[dep] > nb.name]
+    assert bad == [], bad
