@@ -4,15 +4,15 @@
 
 # %% ../nbs/09_losses.ipynb #66c56094
 from __future__ import annotations
-import random
+import math, random
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 from .dist import concat_all_gather
 
 # %% auto #0
-__all__ = ['itc_targets', 'itc_loss', 'dequeue_and_enqueue', 'itm_negatives', 'itm_pairs', 'itm_loss', 'mask_tokens',
-           'distill_loss', 'mlm_loss', 'prefix_split', 'prefix_lm_inputs', 'prefix_lm_loss']
+__all__ = ['itc_targets', 'itc_loss', 'dequeue_and_enqueue', 'recall_at_k', 'itm_negatives', 'itm_pairs', 'itm_loss',
+           'mask_tokens', 'distill_loss', 'mlm_loss', 'prefix_split', 'prefix_lm_inputs', 'prefix_lm_loss']
 
 # %% ../nbs/09_losses.ipynb #26865329
 def itc_targets(B: int, K: int, idx: Tensor | None = None, idx_queue: Tensor | None = None) -> Tensor:
@@ -80,6 +80,18 @@ def dequeue_and_enqueue(image_queue: Tensor, text_queue: Tensor, queue_ptr: Tens
     text_queue[:, ptr:ptr + n] = text_feats.T
     if idx is not None: idx_queue[:, ptr:ptr + n] = concat_all_gather(idx[None].T).T              # (1, world*B)
     queue_ptr[0] = (ptr + n) % K
+
+# %% ../nbs/09_losses.ipynb #76948e4f
+def recall_at_k(sim_t2i, txt2img, ks=(1, 5, 10)) -> dict:
+    "Text->image and image->text R@k (%) of similarities (T, N), where text t belongs to image `txt2img[t]`."
+    T, N = sim_t2i.shape
+    rank_t2i = (sim_t2i > sim_t2i[torch.arange(T), txt2img][:, None]).sum(1)          # images scored above the right one
+    own = torch.zeros(T, N, dtype=torch.bool); own[torch.arange(T), txt2img] = True
+    sim_i2t = sim_t2i.t()                                                            # (N, T)
+    best_own = sim_i2t.masked_fill(~own.t(), -math.inf).max(1).values                # (N,) the best of each image's texts
+    rank_i2t = (sim_i2t > best_own[:, None]).sum(1)
+    out = {f't2i_r{k}': 100 * (rank_t2i < k).float().mean().item() for k in ks}
+    return {**out, **{f'i2t_r{k}': 100 * (rank_i2t < k).float().mean().item() for k in ks}}
 
 # %% ../nbs/09_losses.ipynb #5579deb1
 def itm_negatives(sim_i2t: Tensor, sim_t2i: Tensor, idx: Tensor | None = None,

@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_pretrain.ipynb #78764594
 from __future__ import annotations
-import argparse, json, math, random, time
+import argparse, json, random, time
 from dataclasses import replace
 from fastcore.basics import patch
 from pathlib import Path
@@ -13,7 +13,7 @@ from torch import Tensor
 from .config import get_config
 from .data import shapesworld_dataset, shapesworld_texts, ImageMajor
 from .tokenizer import train_tokenizer, load_tokenizer, tokenize, SPECIAL_TOKENS
-from .losses import prefix_lm_inputs
+from .losses import prefix_lm_inputs, recall_at_k
 from .annotate import swap_attribute
 from .scenes import COLOURS, SHAPES
 from .model import MPLUG
@@ -21,8 +21,7 @@ from .dist import get_rank
 from .learner import Learner, PRECISIONS, mix_seed, read_metrics, plot_metrics, list_checkpoints
 
 # %% auto #0
-__all__ = ['PretrainLoss', 'itc_features', 'recall_at_k', 'zero_shot_retrieval', 'pretrain', 'itm_examples', 'mlm_predictions',
-           'main']
+__all__ = ['PretrainLoss', 'itc_features', 'zero_shot_retrieval', 'pretrain', 'itm_examples', 'mlm_predictions', 'main']
 
 # %% ../nbs/12_pretrain.ipynb #fee5c9eb
 class PretrainLoss:
@@ -87,17 +86,6 @@ def itc_features(model: MPLUG, ds, tokenizer, batch_size: int = 128, n_images: i
         ids, mask = tokenize(tokenizer, [ds.text[t] for t in txt_idx[s:s + batch_size]], model.cfg.max_position_embeddings, truncation=True)
         txt_feats.append(model.text_feature(model.encode_text(ids.to(dev), mask.to(dev))))
     return torch.cat(img_feats), torch.cat(txt_feats), torch.tensor([ds.txt2img[t] for t in txt_idx])
-
-def recall_at_k(sim_t2i, txt2img, ks=(1, 5, 10)) -> dict:
-    "Text->image and image->text R@k (%) of similarities (T, N), where text t belongs to image `txt2img[t]`."
-    T, N = sim_t2i.shape
-    rank_t2i = (sim_t2i > sim_t2i[torch.arange(T), txt2img][:, None]).sum(1)          # images scored above the right one
-    own = torch.zeros(T, N, dtype=torch.bool); own[torch.arange(T), txt2img] = True
-    sim_i2t = sim_t2i.t()                                                            # (N, T)
-    best_own = sim_i2t.masked_fill(~own.t(), -math.inf).max(1).values                # (N,) the best of each image's texts
-    rank_i2t = (sim_i2t > best_own[:, None]).sum(1)
-    out = {f't2i_r{k}': 100 * (rank_t2i < k).float().mean().item() for k in ks}
-    return {**out, **{f'i2t_r{k}': 100 * (rank_i2t < k).float().mean().item() for k in ks}}
 
 def zero_shot_retrieval(model: MPLUG, ds, tokenizer, n_images: int | None = 1000, batch_size: int = 128) -> dict:
     "ITC retrieval R@1/5/10 (%) on the first `n_images` test images and their descriptions; chance is 100/n_images."

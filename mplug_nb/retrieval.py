@@ -8,8 +8,7 @@ import torch
 from fastcore.basics import patch
 from torch import Tensor
 from .tokenizer import tokenize
-from .losses import itc_loss, dequeue_and_enqueue, itm_negatives, itm_pairs, itm_loss
-from .pretrain import recall_at_k
+from .losses import itc_loss, dequeue_and_enqueue, itm_negatives, itm_pairs, itm_loss, recall_at_k
 from .finetune import Task, register_task
 
 # %% auto #0
