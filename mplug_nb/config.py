@@ -113,6 +113,12 @@ def _check_fields(c: MPLUGConfig) -> None:
     _check(c.nlvr_readout in NLVR_READOUTS, 'nlvr_readout', f'one of {NLVR_READOUTS}', c.nlvr_readout)
     _check(c.vision_stem in VISION_STEMS, 'vision_stem', f'one of {VISION_STEMS}', c.vision_stem)
 
+# %% ../nbs/00_config.ipynb #3c82d924
+@patch(as_prop=True)
+def objectives(self: MPLUGConfig) -> tuple[str, ...]:
+    "The pre-training losses of `pretrain_objectives`, as names: ('itc', 'itm', 'mlm', 'prefix') by default."
+    return tuple(self.pretrain_objectives.split('+'))
+
 # %% ../nbs/00_config.ipynb #91a9eeef
 def validate(c: MPLUGConfig) -> None:
     "Raise `ValueError` (naming the field) if `c` describes no buildable model."
@@ -140,11 +146,6 @@ def validate(c: MPLUGConfig) -> None:
     _check(c.pad_token_id < c.vocab_size, 'pad_token_id', f'an id below vocab_size={c.vocab_size}', c.pad_token_id)
 
 # %% ../nbs/00_config.ipynb #c01a28c2
-@patch(as_prop=True)
-def objectives(self: MPLUGConfig) -> tuple[str, ...]:
-    "The pre-training losses of `pretrain_objectives`, as names: ('itc', 'itm', 'mlm', 'prefix') by default."
-    return tuple(self.pretrain_objectives.split('+'))
-
 @patch(as_prop=True)
 def grid_size(self: MPLUGConfig) -> int:
     "Patches per side of the image."
@@ -179,6 +180,26 @@ def fusion_pattern(self: MPLUGConfig) -> str:
     if self.fusion == 'two_stream': return 'T' * self.fusion_layers
     return ''.join('C' if j > 0 and j % self.stride_layer == 0 else 'A' for j in range(self.fusion_layers))
 
+# %% ../nbs/00_config.ipynb #78e80cc9
+@patch(cls_method=True)
+def from_dict(cls: MPLUGConfig, d: dict) -> MPLUGConfig:
+    "A config from a dict of fields; unknown keys raise `ValueError`."
+    if not isinstance(d, dict): raise TypeError(f"MPLUGConfig.from_dict: expected a dict, got {type(d).__name__}")
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(d) - known)
+    if unknown: raise ValueError(f"MPLUGConfig: unknown field(s) {unknown}; known fields are {sorted(known)}")
+    return cls(**d)
+
+@patch
+def to_dict(self: MPLUGConfig) -> dict:
+    "All fields as a plain dict."
+    return asdict(self)
+
+@patch
+def replace(self: MPLUGConfig, **changes) -> MPLUGConfig:
+    "A validated copy with `changes` applied."
+    return type(self).from_dict({**self.to_dict(), **changes})
+
 # %% ../nbs/00_config.ipynb #f25fe289
 PRESETS = {
     'nano': dict(image_size=32, patch_size=8, vision_width=32, vision_layers=1, vision_heads=2,
@@ -201,26 +222,6 @@ def get_config(name: str = 'tiny', **overrides) -> MPLUGConfig:
     "The preset `name` ('nano', 'tiny', 'base', 'large'), with `overrides` applied and validated."
     if name not in PRESETS: raise ValueError(f"preset: expected one of {list(PRESETS)}, got {name!r}")
     return MPLUGConfig.from_dict({**PRESETS[name], **overrides})
-
-# %% ../nbs/00_config.ipynb #78e80cc9
-@patch(cls_method=True)
-def from_dict(cls: MPLUGConfig, d: dict) -> MPLUGConfig:
-    "A config from a dict of fields; unknown keys raise `ValueError`."
-    if not isinstance(d, dict): raise TypeError(f"MPLUGConfig.from_dict: expected a dict, got {type(d).__name__}")
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(d) - known)
-    if unknown: raise ValueError(f"MPLUGConfig: unknown field(s) {unknown}; known fields are {sorted(known)}")
-    return cls(**d)
-
-@patch
-def to_dict(self: MPLUGConfig) -> dict:
-    "All fields as a plain dict."
-    return asdict(self)
-
-@patch
-def replace(self: MPLUGConfig, **changes) -> MPLUGConfig:
-    "A validated copy with `changes` applied."
-    return type(self).from_dict({**self.to_dict(), **changes})
 
 # %% ../nbs/00_config.ipynb #f64765f0
 @patch

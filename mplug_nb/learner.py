@@ -470,6 +470,6 @@ def plot_metrics(metrics, keys=None, ax=None, logy: bool = False, title: str | N
     steps = [r['step'] for r in metrics]
     for k in keys: ax.plot(steps, [r.get(k, float('nan')) for r in metrics], label=k, lw=1)
     if logy: ax.set_yscale('log')
-    ax.set_xlabel('step', fontsize=8); ax.legend(fontsize=8); ax.tick_params(labelsize=7)
+    ax.set_xlabel('step', fontsize=8); ax.legend(fontsize=8); ax.tick_params(labelsize=8)
     if title: ax.set_title(title, fontsize=9)
     return ax.figure
