@@ -268,7 +268,7 @@ class Learner:
 @patch
 def _build_optimizer(self: Learner, model: nn.Module, visual_prefix: str | None, no_decay: tuple):
     "AdamW over the official parameter groups, the per-group LR schedule (`schedule`, or warm-up + cosine) and the grad scaler."
-    groups = param_groups(model, self.lr, self.lr_visual, self.weight_decay, visual_prefix, tuple(no_decay))
+    groups = param_groups(model, self.lr, self.lr_visual, self.weight_decay, visual_prefix, no_decay)
     if not groups: raise ValueError("Learner: model: expected parameters that require grad, got none")
     self.params = [p for g in groups for p in g['params']]
     self.opt = torch.optim.AdamW(groups, lr=self.lr)
