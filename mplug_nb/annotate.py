@@ -42,6 +42,16 @@ def full_description(scene: Scene, rng: random.Random) -> str:
     return _sentence(prefix + join_list([_object_text(o, rng, where=True) for o in objs]))
 
 # %% ../nbs/01a_annotate.ipynb #f21b368d
+def _parse_keys(regex: re.Pattern, text: str, last: dict, who: str, expected: str) -> tuple:
+    "The sorted (colour, size, shape, `last[group 4]`) of every match of `regex` in `text`; `ValueError` if a word is not ShapesWorld's."
+    key = []
+    for m in regex.finditer(text.lower()):
+        size, colour, shape = (CANONICAL.get(w, w) for w in m.groups()[:3])
+        if size not in SIZES or colour not in COLOURS or shape not in SHAPES:
+            raise ValueError(f"{who}: expected '{expected}', got {m.group(0)!r} in {text!r}")
+        key.append((colour, size, shape, last[m.group(4)]))
+    return tuple(sorted(key))
+
 _CELL_WORDS = {p.replace('in the ', '').replace('at the ', '').replace('on the ', '').replace(' corner', ''): c
                for c, ps in CELL_PHRASES.items() for p in ps}
 _DESC_RE = re.compile(r'\b(?:a|an|one) (\w+) (\w+) (\w+) (?:in|at|on) the (' +
@@ -49,13 +59,7 @@ _DESC_RE = re.compile(r'\b(?:a|an|one) (\w+) (\w+) (\w+) (?:in|at|on) the (' +
 
 def parse_description(text: str) -> tuple:
     "The `scene_key` a full description states; `ValueError` if a word is not ShapesWorld's."
-    key = []
-    for m in _DESC_RE.finditer(text.lower()):
-        size, colour, shape = (CANONICAL.get(w, w) for w in m.groups()[:3])
-        if size not in SIZES or colour not in COLOURS or shape not in SHAPES:
-            raise ValueError(f"parse_description: expected '<size> <colour> <shape>', got {m.group(0)!r} in {text!r}")
-        key.append((colour, size, shape, _CELL_WORDS[m.group(4)]))
-    return tuple(sorted(key))
+    return _parse_keys(_DESC_RE, text, _CELL_WORDS, 'parse_description', '<size> <colour> <shape>')
 
 # %% ../nbs/01a_annotate.ipynb #9d7e6d5e
 def caption_list(scene: Scene, rng: random.Random) -> str:

@@ -6,9 +6,9 @@
 from __future__ import annotations
 import random, re
 from dataclasses import dataclass
-from .scenes import (BORDER, CANONICAL, COLOURS, NOVEL_FRACTION, Obj, SHAPES, SIZES, Scene, _free, item_rng,
-                             join_list, ref_text, refs_for, sample_combos)
-from .annotate import (_object_text, _sentence)
+from .scenes import (BORDER, NOVEL_FRACTION, Obj, SIZES, Scene, _free, item_rng, join_list, ref_text, refs_for,
+                             sample_combos)
+from .annotate import (_object_text, _parse_keys, _sentence)
 
 # %% auto #0
 __all__ = ['DIRECTIONS', 'MAX_VIDEO_OBJECTS', 'MAX_MOVING', 'MOTION_PHRASES', 'VIDEO_QUESTION_TYPES', 'Video', 'make_video',
@@ -120,10 +120,4 @@ _VIDEO_RE = re.compile(r'\b(?:a|an|one) (\w+) (\w+) (\w+) (' + '|'.join(sorted(_
 
 def parse_video_caption(text: str) -> tuple:
     "The `video_key` a video caption states; `ValueError` if a word is not ShapesWorld's."
-    key = []
-    for m in _VIDEO_RE.finditer(text.lower()):
-        size, colour, shape = (CANONICAL.get(w, w) for w in m.groups()[:3])
-        if size not in SIZES or colour not in COLOURS or shape not in SHAPES:
-            raise ValueError(f"parse_video_caption: expected '<size> <colour> <shape> <motion>', got {m.group(0)!r}")
-        key.append((colour, size, shape, _MOTION_WORDS[m.group(4)]))
-    return tuple(sorted(key))
+    return _parse_keys(_VIDEO_RE, text, _MOTION_WORDS, 'parse_video_caption', '<size> <colour> <shape> <motion>')

@@ -23,9 +23,9 @@ from .finetune import Task, register_task, load_task_model, check_task_folder
 
 # %% auto #0
 __all__ = ['OFFICIAL_FIRST', 'FALLBACK_FIRST', 'WEIGHTINGS', 'location_tokens', 'box_to_bins', 'bins_to_box', 'cxcywh_to_xyxy',
-           'pair_iou', 'box_weights', 'weighted_box_loss', 'patch_centres', 'centre_patch', 'GroundingPointer',
-           'pointer_loss', 'GroundingTask', 'box_scores', 'letterbox_geometry', 'letterbox_box', 'unletterbox_box',
-           'dataset_boxes', 'show_grounding', 'load_grounding_model', 'ground', 'draw_box', 'main']
+           'pair_iou', 'box_scores', 'box_weights', 'weighted_box_loss', 'patch_centres', 'centre_patch',
+           'GroundingPointer', 'pointer_loss', 'letterbox_geometry', 'letterbox_box', 'unletterbox_box',
+           'dataset_boxes', 'GroundingTask', 'show_grounding', 'load_grounding_model', 'ground', 'draw_box', 'main']
 
 # %% ../nbs/17_grounding.ipynb #db973cbf
 OFFICIAL_FIRST, FALLBACK_FIRST = 340, 100   # the first location token: [unused340] (official), or [unused100]
@@ -64,6 +64,11 @@ def pair_iou(a: Tensor, b: Tensor, eps: float = 1e-7) -> tuple[Tensor, Tensor]:
     iou = inter / union.clamp(min=eps)
     enclose = (torch.maximum(a[..., 2:], b[..., 2:]) - torch.minimum(a[..., :2], b[..., :2])).clamp(min=0).prod(-1)
     return iou, iou - (enclose - union) / enclose.clamp(min=eps)
+
+# %% ../nbs/17_grounding.ipynb #e41a83f5
+def box_scores(iou: Tensor) -> dict:
+    "Accuracy (% with IoU >= 0.5), mean IoU (%) and count of IoUs (N,)."
+    return {'acc': 100 * (iou >= 0.5).float().mean().item(), 'miou': 100 * iou.mean().item(), 'n': len(iou)}
 
 # %% ../nbs/17_grounding.ipynb #d0165732
 WEIGHTINGS = ('sample', 'batch', 'none')
@@ -120,6 +125,37 @@ def pointer_loss(scores: Tensor, pred: Tensor, box: Tensor, l1_weight: float = 5
     l1 = (pred - box.float()).abs().sum(-1).mean()
     giou = pair_iou(cxcywh_to_xyxy(pred), cxcywh_to_xyxy(box.float()))[1]
     return {'loss': ce + l1_weight * l1 + giou_weight * (1 - giou).mean(), 'ce': ce.detach(), 'l1': l1.detach()}
+
+# %% ../nbs/17_grounding.ipynb #85b3cb23
+def letterbox_geometry(width: int, height: int, size: int) -> tuple[float, int, int, int, int]:
+    "(scale, left, top, new width, new height) of `data.letterbox` for an image of `width` x `height` into `size` x `size`."
+    if width < 1 or height < 1: raise ValueError(f"letterbox_geometry: expected a positive image size, got {width} x {height}")
+    r = size / max(width, height)
+    nw, nh = round(width * r), round(height * r)
+    return r, round((size - nw) / 2 - 0.1), round((size - nh) / 2 - 0.1), nw, nh
+
+def letterbox_box(box, width: int, height: int, size: int) -> Tensor:
+    "A pixel box (x, y, w, h) of a `width` x `height` image -> (cx, cy, w, h) in [0, 1] of its letterboxed square, as `data.letterbox`."
+    r, left, top, _, _ = letterbox_geometry(width, height, size)
+    bx, by, bw, bh = (float(v) * r for v in box)
+    return (torch.tensor([left + bx + bw / 2, top + by + bh / 2, bw, bh]) / size).clamp(0, 1)
+
+def unletterbox_box(box: Tensor, width: int, height: int, size: int) -> Tensor:
+    "(cx, cy, w, h) in [0, 1] of the letterboxed square -> pixel (x0, y0, x1, y1) of the original image, clipped to it."
+    r, left, top, _, _ = letterbox_geometry(width, height, size)
+    x0, y0, x1, y1 = (cxcywh_to_xyxy(box.float()) * size).unbind(-1)
+    out = torch.stack([(x0 - left) / r, (y0 - top) / r, (x1 - left) / r, (y1 - top) / r], -1)
+    return torch.minimum(out.clamp(min=0), torch.tensor([width, height, width, height], dtype=out.dtype))
+
+def dataset_boxes(ds, indices=None) -> Tensor:
+    "Target boxes (N, 4) (cx, cy, w, h) of `indices` of a `GroundingDataset`, from its annotations and image headers."
+    idx, sizes, out = range(len(ds)) if indices is None else indices, {}, []
+    for j in idx:
+        path, box = ds.samples[j][2], ds.samples[j][3]
+        if path not in sizes:
+            with Image.open(path) as im: sizes[path] = im.size
+        out.append(letterbox_box(box, *sizes[path], ds.size))
+    return torch.stack(out) if out else torch.zeros(0, 4)
 
 # %% ../nbs/17_grounding.ipynb #f3c0758d
 @register_task
@@ -217,42 +253,6 @@ def prior(self: GroundingTask, train_ds, ds, indices=None) -> dict:
     mean = dataset_boxes(train_ds).mean(0)
     target = dataset_boxes(ds, indices)
     return {**box_scores(pair_iou(cxcywh_to_xyxy(mean.expand_as(target)), cxcywh_to_xyxy(target))[0]), 'box': [round(v, 4) for v in mean.tolist()]}
-
-# %% ../nbs/17_grounding.ipynb #e41a83f5
-def box_scores(iou: Tensor) -> dict:
-    "Accuracy (% with IoU >= 0.5), mean IoU (%) and count of IoUs (N,)."
-    return {'acc': 100 * (iou >= 0.5).float().mean().item(), 'miou': 100 * iou.mean().item(), 'n': len(iou)}
-
-# %% ../nbs/17_grounding.ipynb #85b3cb23
-def letterbox_geometry(width: int, height: int, size: int) -> tuple[float, int, int, int, int]:
-    "(scale, left, top, new width, new height) of `data.letterbox` for an image of `width` x `height` into `size` x `size`."
-    if width < 1 or height < 1: raise ValueError(f"letterbox_geometry: expected a positive image size, got {width} x {height}")
-    r = size / max(width, height)
-    nw, nh = round(width * r), round(height * r)
-    return r, round((size - nw) / 2 - 0.1), round((size - nh) / 2 - 0.1), nw, nh
-
-def letterbox_box(box, width: int, height: int, size: int) -> Tensor:
-    "A pixel box (x, y, w, h) of a `width` x `height` image -> (cx, cy, w, h) in [0, 1] of its letterboxed square, as `data.letterbox`."
-    r, left, top, _, _ = letterbox_geometry(width, height, size)
-    bx, by, bw, bh = (float(v) * r for v in box)
-    return (torch.tensor([left + bx + bw / 2, top + by + bh / 2, bw, bh]) / size).clamp(0, 1)
-
-def unletterbox_box(box: Tensor, width: int, height: int, size: int) -> Tensor:
-    "(cx, cy, w, h) in [0, 1] of the letterboxed square -> pixel (x0, y0, x1, y1) of the original image, clipped to it."
-    r, left, top, _, _ = letterbox_geometry(width, height, size)
-    x0, y0, x1, y1 = (cxcywh_to_xyxy(box.float()) * size).unbind(-1)
-    out = torch.stack([(x0 - left) / r, (y0 - top) / r, (x1 - left) / r, (y1 - top) / r], -1)
-    return torch.minimum(out.clamp(min=0), torch.tensor([width, height, width, height], dtype=out.dtype))
-
-def dataset_boxes(ds, indices=None) -> Tensor:
-    "Target boxes (N, 4) (cx, cy, w, h) of `indices` of a `GroundingDataset`, from its annotations and image headers."
-    idx, sizes, out = range(len(ds)) if indices is None else indices, {}, []
-    for j in idx:
-        path, box = ds.samples[j][2], ds.samples[j][3]
-        if path not in sizes:
-            with Image.open(path) as im: sizes[path] = im.size
-        out.append(letterbox_box(box, *sizes[path], ds.size))
-    return torch.stack(out) if out else torch.zeros(0, 4)
 
 # %% ../nbs/17_grounding.ipynb #3e8d6d96
 def show_grounding(model, task: GroundingTask, ds, indices, ncols: int = 6, width: float = 2.0, dpi: int = 72):

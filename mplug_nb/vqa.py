@@ -18,8 +18,8 @@ from .decoder import BertLMHeadModel, lm_labels
 from .finetune import Task, register_task, load_task_model, check_task_folder
 
 # %% auto #0
-__all__ = ['answer_loss', 'process_punctuation', 'process_digit_article', 'normalize_answer', 'vqa_accuracy', 'question_entries',
-           'prior_keys', 'majority_answers', 'prior_answer', 'VQATask', 'vqa_scores', 'answer', 'main']
+__all__ = ['answer_loss', 'process_punctuation', 'process_digit_article', 'normalize_answer', 'vqa_accuracy', 'vqa_scores',
+           'question_entries', 'prior_keys', 'majority_answers', 'prior_answer', 'VQATask', 'answer', 'main']
 
 # %% ../nbs/15_vqa.ipynb #dd4e3efe
 def answer_loss(decoder: BertLMHeadModel, memory: Tensor, memory_mask: Tensor, answer_ids: Tensor, answer_mask: Tensor,
@@ -70,6 +70,20 @@ def vqa_accuracy(pred: str, answers: list[str]) -> float:
     else: pred = pred if pred == gts[0] else normalize_answer(pred)
     accs = [min(1., sum(g == pred for j, g in enumerate(gts) if j != i) / 3) for i in range(len(gts))]
     return sum(accs) / len(accs)
+
+# %% ../nbs/15_vqa.ipynb #a472caa0
+def vqa_scores(preds: dict, entries: list[dict]) -> dict:
+    "VQA accuracy (%) overall and per question type of {'generate': {item: answer}, 'rank': ...} ('rank_' keys for ranking)."
+    out = {}
+    for mode, p in preds.items():
+        pre = '' if mode == 'generate' else f'{mode}_'
+        acc = {i: vqa_accuracy(a, entries[i]['answer']) for i, a in p.items()}
+        out[pre + 'overall'] = 100 * sum(acc.values()) / max(1, len(acc))
+        by_type = defaultdict(list)
+        for i, a in acc.items(): by_type[entries[i].get('question_type', 'all')].append(a)
+        for t, v in sorted(by_type.items()): out[f'{pre}{t}'] = 100 * sum(v) / len(v)
+    out['n'] = len(next(iter(preds.values())))
+    return out
 
 # %% ../nbs/15_vqa.ipynb #a36e0faf
 def question_entries(ds) -> list[dict]:
@@ -169,20 +183,6 @@ def prior(self: VQATask, train_ds, ds, indices=None) -> dict:
     entries = question_entries(ds)
     idx = range(len(ds)) if indices is None else indices
     return vqa_scores({'generate': {i: prior_answer(best, entries[i]) for i in idx}}, entries)
-
-# %% ../nbs/15_vqa.ipynb #a472caa0
-def vqa_scores(preds: dict, entries: list[dict]) -> dict:
-    "VQA accuracy (%) overall and per question type of {'generate': {item: answer}, 'rank': ...} ('rank_' keys for ranking)."
-    out = {}
-    for mode, p in preds.items():
-        pre = '' if mode == 'generate' else f'{mode}_'
-        acc = {i: vqa_accuracy(a, entries[i]['answer']) for i, a in p.items()}
-        out[pre + 'overall'] = 100 * sum(acc.values()) / max(1, len(acc))
-        by_type = defaultdict(list)
-        for i, a in acc.items(): by_type[entries[i].get('question_type', 'all')].append(a)
-        for t, v in sorted(by_type.items()): out[f'{pre}{t}'] = 100 * sum(v) / len(v)
-    out['n'] = len(next(iter(preds.values())))
-    return out
 
 # %% ../nbs/15_vqa.ipynb #babcf98b
 @torch.no_grad()

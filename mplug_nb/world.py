@@ -22,7 +22,7 @@ from .clips import (MAX_MOVING, VIDEO_QUESTION_TYPES, Video, _DIR_WORDS, parse_v
 __all__ = ['VERSION', 'SPLIT_FRACTIONS', 'ANSWER_LIST', 'VIDEO_ANSWER_LIST', 'SCHEMA', 'OUTPUTS', 'MIN_SIZE', 'split_ranges',
            'image_id', 'image_path', 'video_path', 'unique_items', 'retrieval_ceiling', 'save_png', 'caption_records',
            'retrieval_records', 'vqa_records', 'vg_qa_records', 'grounding_records', 'video_records', 'image_files',
-           'video_files', 'answer_balance', 'readme', 'write_about', 'dataset_stats', 'write_json', 'generate',
+           'video_files', 'answer_balance', 'readme', 'dataset_stats', 'write_json', 'write_about', 'generate',
            'format_stats', 'main', 'show_samples', 'show_video', 'show_nlvr']
 
 # %% ../nbs/01c_world.ipynb #d8bb2a78
@@ -294,13 +294,6 @@ def readme(stats: dict) -> str:
         lines += [f"- `{k}`: {v}" for k, v in d['fields'].items()] + ([''] if d['fields'] else [])
     return '\n'.join(lines)
 
-def write_about(out: Path, stats: dict) -> dict:
-    "Write what folder `out` says about itself: `stats.json`, `schema.json` and `README.md` (indented, for reading); return `stats`."
-    write_json(out / 'stats.json', stats, indent=2)
-    write_json(out / 'schema.json', SCHEMA, indent=2)
-    (out / 'README.md').write_text(readme(stats) + '\n')
-    return stats
-
 # %% ../nbs/01c_world.ipynb #f4d7695b
 def dataset_stats(items: dict, vitems: dict, nlvr: dict, meta: dict) -> dict:
     "The figures of `stats.json`; `RuntimeError` if a val/test retrieval text matches more than its own item."
@@ -340,6 +333,14 @@ def _submit(pool, fn, tasks: list):
     "An iterator over `fn(task)` for `tasks`, in order; queued at once in `pool` when there is one, else lazy."
     if pool is None: return map(fn, tasks)
     return pool.imap(fn, tasks, max(1, len(tasks) // (pool._processes * 8)))
+
+# %% ../nbs/01c_world.ipynb #66396df0
+def write_about(out: Path, stats: dict) -> dict:
+    "Write what folder `out` says about itself: `stats.json`, `schema.json` and `README.md` (indented, for reading); return `stats`."
+    write_json(out / 'stats.json', stats, indent=2)
+    write_json(out / 'schema.json', SCHEMA, indent=2)
+    (out / 'README.md').write_text(readme(stats) + '\n')
+    return stats
 
 # %% ../nbs/01c_world.ipynb #a465b12b
 def _checked_args(out, n_images, size, seed, n_videos, frames, workers, noise, object_questions) -> tuple:
