@@ -237,16 +237,16 @@ def format_fusion(res: dict) -> str:
     return '\n'.join(lines)
 
 # %% ../nbs/95_bench.ipynb #5fcd6799
-def plot_fusion(res: dict, title: str | None = None):
-    "Bars per fusion design of `bench_fusion`'s `res`: measured time and counted MACs as ratios to the skip network, one panel per image size."
+def plot_fusion(res: dict, measured: bool = True, title: str | None = None):
+    "Bars per fusion design of `bench_fusion`'s `res`: counted MACs (and, if `measured`, the measured time) as ratios to the skip network, one panel per image size."
     import matplotlib.pyplot as plt
     sizes = list(dict.fromkeys(r['size'] for r in res['rows']))
     fig, axs = plt.subplots(1, len(sizes), figsize=(min(10, 1 + 4.5 * len(sizes)), 3.2), dpi=72, squeeze=False, sharey=True)
     for ax, size in zip(axs[0], sizes):
         rows = [r for r in res['rows'] if r['size'] == size]
         x = torch.arange(len(rows)).float()
-        ax.bar(x - 0.2, [r['measured'] for r in rows], width=0.4, label='measured time / skip')
-        ax.bar(x + 0.2, [r['analytic'] for r in rows], width=0.4, label='counted MACs / skip')
+        if measured: ax.bar(x - 0.2, [r['measured'] for r in rows], width=0.4, label='measured time / skip')
+        ax.bar(x + 0.2 if measured else x, [r['analytic'] for r in rows], width=0.4 if measured else 0.6, label='counted MACs / skip', color='C1')
         ax.axhline(1, color='grey', ls='--', lw=1)
         ax.set_xticks(x.tolist(), [f"{r['design']}\n{r['pattern']}" for r in rows], fontsize=8)
         ax.tick_params(axis='y', labelsize=8); ax.set_title(f"{size} px ({rows[0]['n_visual']} visual tokens)", fontsize=9)
