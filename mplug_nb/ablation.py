@@ -14,7 +14,7 @@ from .experiments import cached_finetune, experiment_world, experiment_pretraine
 
 # %% auto #0
 __all__ = ['FUSION_LAYERS', 'ABLATION_DESIGNS', 'ABLATION_EVAL', 'ABLATION_STEPS', 'ABLATION_SEEDS', 'slug', 'design_pattern',
-           'ablation_start', 'ablation_run', 'run_ablation', 'mean_sd', 'ablation_table', 'main']
+           'ablation_start', 'ablation_run', 'run_ablation', 'mean_sd', 'ablation_table', 'plot_ablation', 'main']
 
 # %% ../nbs/22_ablation.ipynb #9c82dabc
 FUSION_LAYERS = 4
@@ -106,6 +106,27 @@ def ablation_table(rows: list[dict]) -> str:
         out.append(f"| {d} | {design_pattern(d)} | {len(seeds[d])} | {f(v, 'overall')} | {f(v, 'rank_overall')} | {f(r, 't2i_r1')} | "
                    f"{f(r, 'i2t_r1')} | {f(v, 'step_ms')} | {f(v, 'infer_ms')} | {f(r, 'step_ms')} | {f(r, 'infer_ms')} |")
     return '\n'.join(out)
+
+# %% ../nbs/22_ablation.ipynb #196cbd9b
+def plot_ablation(rows: list[dict], designs=None, title: str | None = None):
+    "VQA accuracy and mean retrieval R@1 (mean ± sd over the seeds) of each design against its inference ms per question / image."
+    import matplotlib.pyplot as plt
+    fig, axs = plt.subplots(1, 2, figsize=(10, 3.4), dpi=72)
+    for d in designs or ABLATION_DESIGNS:
+        v = [r for r in rows if r['design'] == d and r['task'] == 'vqa']
+        t = [r for r in rows if r['design'] == d and r['task'] == 'retrieval']
+        points = []
+        if v: points.append((axs[0], statistics.mean(r['infer_ms'] for r in v), *mean_sd([r['overall'] for r in v])))
+        if t: points.append((axs[1], statistics.mean(r['infer_ms'] for r in t), *mean_sd([(r['t2i_r1'] + r['i2t_r1']) / 2 for r in t])))
+        for ax, x, m, s in points:
+            ax.errorbar(x, m, yerr=s, fmt='o', capsize=3)
+            ax.annotate(d, (x, m), fontsize=8, xytext=(4, 4), textcoords='offset points')
+    for ax in axs: ax.margins(x=0.15)                                         # room for the labels
+    axs[0].set_xlabel('inference ms / question'); axs[0].set_ylabel('VQA accuracy (%), mean ± sd')
+    axs[1].set_xlabel('inference ms / image (ITC + ITM re-rank)'); axs[1].set_ylabel('mean R@1 (%), mean ± sd')
+    seeds = max((len({r.get('seed', 0) for r in rows if r['design'] == d}) for d in {r['design'] for r in rows}), default=0)
+    plt.suptitle(title or f'fusion designs after the same fine-tuning, {seeds} seeds each', fontsize=9); plt.tight_layout()
+    return fig
 
 # %% ../nbs/22_ablation.ipynb #01886a72
 def main(argv=None):

@@ -15,9 +15,10 @@ from .text import BertEncoder
 # %% auto #0
 __all__ = ['FUSION_BENCH_DESIGNS', 'COMPILED_PARTS', 'BREAKDOWN_PARTS', 'PEAK_BF16_TFLOPS', 'median_time', 'count_flops',
            'matmul_gflops', 'time_pair', 'bench_vit', 'bench_control', 'bench_bert', 'bench_encoders', 'format_results',
-           'bench_generate', 'bench_fusion', 'format_fusion', 'train_step_stats', 'bench_pretrain', 'format_pretrain',
-           'step_breakdown', 'format_breakdown', 'bench_batching', 'format_batching', 'peak_rss_mb', 'load_stats',
-           'bench_load', 'format_load', 'time_to_accuracy', 'format_tta', 'bench_gpu', 'format_gpu', 'main']
+           'bench_generate', 'bench_fusion', 'format_fusion', 'plot_fusion', 'train_step_stats', 'bench_pretrain',
+           'format_pretrain', 'step_breakdown', 'format_breakdown', 'bench_batching', 'format_batching', 'peak_rss_mb',
+           'load_stats', 'bench_load', 'format_load', 'time_to_accuracy', 'format_tta', 'bench_gpu', 'format_gpu',
+           'main']
 
 # %% ../nbs/95_bench.ipynb #7eb9cb16
 def median_time(fn, warmup: int = 2, reps: int = 5) -> float:
@@ -234,6 +235,25 @@ def format_fusion(res: dict) -> str:
         lines.append(f"{r['size']:>4}{r['n_visual']:>6}  {r['design']:<12}{r['pattern']:<9}{r['gmacs']:>13.3f}{r['ms']:>9.1f}"
                      f"{r['measured']:>10.2f}{r['analytic']:>10.2f}{r['measured'] / r['analytic']:>11.2f}")
     return '\n'.join(lines)
+
+# %% ../nbs/95_bench.ipynb #5fcd6799
+def plot_fusion(res: dict, measured: bool = True, title: str | None = None):
+    "Bars per fusion design of `bench_fusion`'s `res`: counted MACs (and, if `measured`, the measured time) as ratios to the skip network, one panel per image size."
+    import matplotlib.pyplot as plt
+    sizes = list(dict.fromkeys(r['size'] for r in res['rows']))
+    fig, axs = plt.subplots(1, len(sizes), figsize=(min(10, 1 + 4.5 * len(sizes)), 3.2), dpi=72, squeeze=False, sharey=True)
+    for ax, size in zip(axs[0], sizes):
+        rows = [r for r in res['rows'] if r['size'] == size]
+        x = torch.arange(len(rows)).float()
+        if measured: ax.bar(x - 0.2, [r['measured'] for r in rows], width=0.4, label='measured time / skip')
+        ax.bar(x + 0.2 if measured else x, [r['analytic'] for r in rows], width=0.4 if measured else 0.6, label='counted MACs / skip', color='C1')
+        ax.axhline(1, color='grey', ls='--', lw=1)
+        ax.set_xticks(x.tolist(), [f"{r['design']}\n{r['pattern']}" for r in rows], fontsize=8)
+        ax.tick_params(axis='y', labelsize=8); ax.set_title(f"{size} px ({rows[0]['n_visual']} visual tokens)", fontsize=9)
+    axs[0, 0].set_ylabel('ratio to the skip network', fontsize=9); axs[0, 0].legend(fontsize=8)
+    fig.suptitle(title or f"fusion designs, {res['layers']} layers x {res['width']} wide, batch {res['batch']}, {res['threads']} threads", fontsize=9)
+    fig.tight_layout()
+    return fig
 
 # %% ../nbs/95_bench.ipynb #2351f347
 import importlib, multiprocessing as mp, resource

@@ -9,7 +9,7 @@ from pathlib import Path
 from .experiments import EXPERIMENTS, BUDGETS, run_experiment, runs_dir
 
 # %% auto #0
-__all__ = ['results_table', 'read_results', 'main']
+__all__ = ['RESULT_BARS', 'results_table', 'read_results', 'plot_results', 'main']
 
 # %% ../nbs/21_results.ipynb #f529e6ea
 def _fmt(r: dict | None, key: str) -> str:
@@ -29,6 +29,27 @@ def read_results(budget: str = 'quick', runs=None) -> dict:
     "The finished runs of `budget` under `runs`, by task ({} for none)."
     runs = Path(runs or runs_dir()) / budget
     return {t: json.loads((runs / t / 'results.json').read_text()) for t in EXPERIMENTS if (runs / t / 'results.json').is_file()}
+
+# %% ../nbs/21_results.ipynb #632624ec
+RESULT_BARS = {'test': 'test', 'novel': 'novel scenes', 'text_only': 'text-only', 'prior': 'prior'}
+
+def plot_results(results: dict, ax=None, title: str | None = None):
+    "Grouped bars of each task's headline metric: test, novel scenes, text-only and prior (a missing value: no bar)."
+    import matplotlib.pyplot as plt
+    tasks = list(results)
+    if ax is None: _, ax = plt.subplots(figsize=(min(10, 2 + 1.1 * len(tasks)), 3.4), dpi=72)
+    w = 0.8 / len(RESULT_BARS)
+    for j, (key, label) in enumerate(RESULT_BARS.items()):
+        xs, hs = [], []
+        for i, task in enumerate(tasks):
+            m = EXPERIMENTS[task].metrics[0] if task in EXPERIMENTS else results[task].get('metric')
+            if m in (results[task].get(key) or {}): xs.append(i + (j - (len(RESULT_BARS) - 1) / 2) * w); hs.append(results[task][key][m])
+        ax.bar(xs, hs, width=w, label=label)
+    ax.set_xticks(range(len(tasks)), [f"{t}\n{EXPERIMENTS[t].metrics[0] if t in EXPERIMENTS else results[t].get('metric')}" for t in tasks], fontsize=8)
+    ax.tick_params(axis='y', labelsize=8); ax.set_ylabel('score (% or CIDEr)', fontsize=9); ax.margins(y=0.22)
+    ax.legend(fontsize=8, ncol=len(RESULT_BARS), loc='upper right')                   # above the bars: margin on top
+    if title: ax.set_title(title, fontsize=9)
+    return ax
 
 # %% ../nbs/21_results.ipynb #94cfad45
 def main(argv=None):
