@@ -93,6 +93,7 @@ def _block_end(logp: Tensor, step: int, min_length: int, eos: int) -> Tensor:
     if step < min_length: logp[:, eos] = -1e20
     return logp
 
+# %% ../nbs/08_generation.ipynb #ad412993
 def _decode_loop(pick, decoder, memory, memory_mask, prompt, min_length, max_length, bos_token_id, eos_token_id, pad_token_id,
                  vocab_mask, use_cache) -> GenerationOutput:
     "Add one token per step with `pick(logp)` until every row has emitted `eos_token_id` or `max_length` tokens."
