@@ -229,7 +229,7 @@ def prefix_loss(self: MPLUG, v: Tensor, prefix_ids: Tensor, prefix_mask: Tensor,
     return self.text_decoder(target_ids, target_mask, memory, memory_mask, labels=labels).loss
 
 # %% ../nbs/10_model.ipynb #421760a4
-OFFICIAL_DECODING = {   # the released code's decoding settings (reference 2.6, 2.7, 3.2)
+OFFICIAL_DECODING = {   # the released code's decoding settings (its scripts, yamls and argument defaults)
     'coco_caption': dict(task='caption', beam_size=5, min_length=8, max_length=25),    # caption_mplug.py, COCO
     'vqa': dict(task='vqa', beam_size=5, min_length=1, max_length=10),                 # vqa_mplug.py: free beam search
 }
