@@ -98,6 +98,13 @@ class RetrievalTask(Task):
             x = torch.stack([ds[i]['image'] for i in indices[s:s + self.eval_batch_size]])
             yield torch.zeros_like(x) if blank_images else x
 
+# %% ../nbs/16_retrieval.ipynb #559eef32
+def _miss(T: int, good: int, k: int) -> float:
+    "Probability that none of `good` right texts among `T` is in a random top `k` (0 once `k` passes the T - good wrong ones)."
+    p = 1.
+    for j in range(min(k, T - good + 1)): p *= (T - good - j) / (T - j)
+    return p
+
 # %% ../nbs/16_retrieval.ipynb #3d27d0bb
 @patch
 @torch.no_grad()
@@ -136,10 +143,3 @@ def prior(self: RetrievalTask, train_ds, ds, indices=None) -> dict:
     out.update({f'i2t_r{k}': 100 * (1 - _miss(n * per, per, k)) for k in (1, 5, 10)})
     out['r1'] = (out['t2i_r1'] + out['i2t_r1']) / 2
     return {**out, **{f'itc_{k}': v for k, v in out.items() if k != 'r1'}}          # chance whichever score ranks
-
-# %% ../nbs/16_retrieval.ipynb #559eef32
-def _miss(T: int, good: int, k: int) -> float:
-    "Probability that none of `good` right texts among `T` is in a random top `k`."
-    p = 1.
-    for j in range(k): p *= (T - good - j) / (T - j)
-    return p
