@@ -12,6 +12,10 @@ from .experiments import EXPERIMENTS, BUDGETS, run_experiment, runs_dir
 __all__ = ['RESULT_BARS', 'results_table', 'read_results', 'plot_results', 'main']
 
 # %% ../nbs/21_results.ipynb #f529e6ea
+def _metrics(task: str, res: dict) -> list[str]:
+    "The headline metrics of `task`'s results `res`: its experiment's, else the one the results name."
+    return EXPERIMENTS[task].metrics if task in EXPERIMENTS else [res.get('metric')]
+
 def _fmt(r: dict | None, key: str) -> str:
     return '–' if not r or key not in r else f"{r[key]:.1f}"
 
@@ -19,7 +23,7 @@ def results_table(results: dict) -> str:
     "Markdown: one row per task and headline metric, with test, novel, text-only, prior, steps and training minutes."
     rows = ['| task | metric | test | novel scenes | text-only | prior | steps | train min |', '|---|---|---|---|---|---|---|---|']
     for task, res in results.items():
-        for m in (EXPERIMENTS[task].metrics if task in EXPERIMENTS else [res.get('metric')]):
+        for m in _metrics(task, res):
             test = res.get('test', {})
             rows.append(f"| {task} | {m} | {_fmt(test, m)} | {_fmt(res.get('novel'), m)} | {_fmt(res.get('text_only'), m)} | "
                         f"{_fmt(res.get('prior'), m)} | {res.get('steps', '–')} | {res.get('train_s', 0) / 60:.1f} |")
@@ -37,15 +41,16 @@ def plot_results(results: dict, ax=None, title: str | None = None):
     "Grouped bars of each task's headline metric: test, novel scenes, text-only and prior (a missing value: no bar)."
     import matplotlib.pyplot as plt
     tasks = list(results)
+    head = {t: _metrics(t, r)[0] for t, r in results.items()}                      # the metric each task is drawn by
     if ax is None: _, ax = plt.subplots(figsize=(min(10, 2 + 1.1 * len(tasks)), 3.4), dpi=72)
     w = 0.8 / len(RESULT_BARS)
     for j, (key, label) in enumerate(RESULT_BARS.items()):
         xs, hs = [], []
         for i, task in enumerate(tasks):
-            m = EXPERIMENTS[task].metrics[0] if task in EXPERIMENTS else results[task].get('metric')
-            if m in (results[task].get(key) or {}): xs.append(i + (j - (len(RESULT_BARS) - 1) / 2) * w); hs.append(results[task][key][m])
+            if head[task] in (results[task].get(key) or {}):
+                xs.append(i + (j - (len(RESULT_BARS) - 1) / 2) * w); hs.append(results[task][key][head[task]])
         ax.bar(xs, hs, width=w, label=label)
-    ax.set_xticks(range(len(tasks)), [f"{t}\n{EXPERIMENTS[t].metrics[0] if t in EXPERIMENTS else results[t].get('metric')}" for t in tasks], fontsize=8)
+    ax.set_xticks(range(len(tasks)), [f"{t}\n{head[t]}" for t in tasks], fontsize=8)
     ax.tick_params(axis='y', labelsize=8); ax.set_ylabel('score (% or CIDEr)', fontsize=9); ax.margins(y=0.22)
     ax.legend(fontsize=8, ncol=len(RESULT_BARS), loc='upper right')                   # above the bars: margin on top
     if title: ax.set_title(title, fontsize=9)
